@@ -1,0 +1,1 @@
+"""Chung Tay: the bot layer (core types, router, roles, channels, CLI)."""

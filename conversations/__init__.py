@@ -1,0 +1,1 @@
+"""Guided forms as data, and the pure engine that walks them. Imports neither bot nor storage."""
