@@ -19,6 +19,7 @@ class Button:
 
     label: str
     data: str
+    typed: str | None = None  # a control (back, skip, cancel): the word to type instead of a number
 
     def __post_init__(self) -> None:
         if not self.data or len(self.data.encode()) > CALLBACK_DATA_MAX_BYTES:
@@ -83,15 +84,24 @@ class Reply:
         return [b for row in self.buttons for b in row]
 
 
-def render_numbered(reply: Reply) -> str:
-    """Render a reply for a channel without buttons: options become `1. label` lines.
+def numbered_options(reply: Reply) -> list[Button]:
+    """The buttons that get a number (controls are typed as words), in display order."""
+    return [b for b in reply.flat_buttons() if b.typed is None]
 
-    The same numbering is what a typed number resolves to (see bot/menus.py), so the local
-    chat, Zalo and Telegram users who prefer typing all see and type the same thing.
+
+def render_numbered(reply: Reply) -> str:
+    """Render a reply for a channel without buttons: options become `1. label` lines and
+    controls one line of words to type.
+
+    The same numbering is what a typed number resolves to (the router's saved menu and the form
+    engine), so local chat, Zalo and Telegram users who prefer typing all see and type the same.
     """
-    buttons = reply.flat_buttons()
-    if not buttons:
+    options = numbered_options(reply)
+    controls = [b.typed for b in reply.flat_buttons() if b.typed is not None]
+    if not options and not controls:
         return reply.text
     lines = [reply.text, ""]
-    lines += [f"{i}. {b.label}" for i, b in enumerate(buttons, start=1)]
+    lines += [f"{i}. {b.label}" for i, b in enumerate(options, start=1)]
+    if controls:
+        lines.append("✎ " + " · ".join(controls))
     return "\n".join(lines)

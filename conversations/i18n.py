@@ -5,5 +5,5 @@ conversations/ never translates (it does not know who is reading); bot/ does, pe
 """
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     return message

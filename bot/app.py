@@ -1,0 +1,145 @@
+"""The application core every channel drives: `await app.handle(event) -> [Reply]`.
+
+One event is one transaction: the update id is recorded, the person and chat state loaded, the
+handler run, the new state saved and messages to other people queued in the outbox, all
+committed together or not at all. Events of one chat are handled in order; chats in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from bot import i18n, router
+from bot.context import Context
+from bot.core import Button, Event, Reply
+from bot.settings import Settings
+from storage import chat_state, crypto, migrate, outbox, people, updates
+from storage.db import Database
+from storage.models import OutboxMessage, Person, utcnow
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def reply_to_payload(reply: Reply) -> dict[str, Any]:
+    """A Reply as JSON for the outbox (images are not queued; alerts are text)."""
+    return {
+        "text": reply.text,
+        "buttons": [[[b.label, b.data, b.typed] for b in row] for row in reply.buttons],
+    }
+
+
+def payload_to_reply(payload: dict[str, Any]) -> Reply:
+    rows = tuple(tuple(Button(label, data, typed) for label, data, typed in row) for row in payload.get("buttons", []))
+    return Reply(payload["text"], buttons=rows)
+
+
+class App:
+    def __init__(self, settings: Settings, db: Database, clock: Clock = utcnow) -> None:
+        self.settings, self.db, self.clock = settings, db, clock
+        self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+        self.outbox_ready = asyncio.Event()
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Clock = utcnow, run_migrations: bool = True) -> App:
+        """Configure encryption, connect, migrate, and make STAFF_IDS staff."""
+        crypto.configure(settings.data_keys())
+        db = Database(settings.database_url)
+        if run_migrations:
+            await migrate.upgrade(db.engine)
+        app = cls(settings, db, clock)
+        await app.sync_staff_ids()
+        return app
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+    async def sync_staff_ids(self) -> None:
+        if not self.settings.staff_id_list:
+            return
+        async with self.db.transaction() as session:
+            for user_id in self.settings.staff_id_list:
+                await people.set_role(session, "telegram", user_id, "staff")
+
+    def _lock(self, channel: str, chat: str) -> asyncio.Lock:
+        key = (channel, chat)
+        lock = self._chat_locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._chat_locks[key] = lock
+        return lock
+
+    async def handle(self, event: Event) -> list[Reply]:
+        """Process one event; return the direct replies. Never raises for bad input."""
+        async with self._lock(event.channel, event.chat):
+            try:
+                return await self._handle(event)
+            except crypto.KeyError_:
+                raise
+            except Exception:
+                # Logged without the event's content: it may hold a child's personal data.
+                log.exception("handler failed: channel=%s update=%s", event.channel, event.update)
+                with i18n.use(i18n.pick(event.locale, self.settings.default_locale)):
+                    return [Reply(i18n._("Xin lỗi, có lỗi khi xử lý tin nhắn này. Câu trả lời vừa rồi chưa được lưu; các câu trước vẫn còn. Hãy gửi lại."))]
+
+    async def _handle(self, event: Event) -> list[Reply]:
+        queued = False
+        async with self.db.transaction() as session:
+            if event.update is not None and not await updates.first_time(session, event.channel, event.update):
+                log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)
+                return []
+            person = await people.get_or_create(session, event.channel, event.user, event.chat)
+            person.last_seen_at = self.clock()
+            if event.name and person.display_name is None:
+                person.display_name = event.name[:80]
+            chat = await chat_state.load(session, event.channel, event.chat, lock=not self.db.sqlite)
+            lang = person.locale or i18n.pick(event.locale, self.settings.default_locale)
+            ctx = Context(app=self, session=session, event=event, person=person, chat=chat, now=self.clock(), lang=lang)
+            with i18n.use(lang):
+                replies = await router.dispatch(ctx)
+            router.remember_menu(ctx, replies)
+            for reply in ctx.outgoing:
+                assert reply.to is not None and reply.channel is not None
+                outbox.enqueue(session, reply.channel, reply.to, reply_to_payload(reply), kind="alert")
+                queued = True
+        if queued:
+            self.outbox_ready.set()
+        return replies
+
+    async def impersonate(self, channel: str, user: str, role: str) -> Person:
+        """Local chat only: be a collaborator, donor or staff member to try each side."""
+        async with self.db.transaction() as session:
+            person = await people.set_role(session, channel, user, role)
+            await session.flush()
+            session.expunge(person)
+            return person
+
+    async def drain_outbox(self, channel: str, send: Callable[[OutboxMessage, Reply], Awaitable[None]], limit: int = 100) -> int:
+        """Send due outbox messages for one channel; each is marked sent only after `send` returned.
+
+        `send` raises to report a failure; the message is then retried later with back-off.
+        """
+        async with self.db.transaction() as session:
+            batch = await outbox.due(session, channel, limit=limit, now=self.clock())
+            for message in batch:
+                session.expunge(message)
+        sent = 0
+        for message in batch:
+            assert message.id is not None
+            try:
+                await send(message, payload_to_reply(message.payload))
+            except Exception as exc:  # the channel says what went wrong; keep it, retry later
+                retry_after = getattr(exc, "retry_after", None)
+                async with self.db.transaction() as session:
+                    await outbox.mark_failed(session, message.id, type(exc).__name__, retry_after, now=self.clock())
+                continue
+            async with self.db.transaction() as session:
+                await outbox.mark_sent(session, message.id, now=self.clock())
+            sent += 1
+        return sent

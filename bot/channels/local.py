@@ -1,0 +1,78 @@
+"""The local chat: the real core in a terminal, for trying the bot and scripting conversations.
+
+Buttons show as numbered options (type the number); `/as collaborator|donor|staff` switches who
+you are. When standard input is not a terminal, every line is one message and every reply is
+printed, so `printf '/baocao\\n...' | python -m bot chat` drives a whole conversation.
+Messages the bot sends to other people (staff alerts) are printed too, marked with an arrow.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.app import App
+from bot.core import Event, Reply, render_numbered
+from bot.i18n import _
+from storage.models import OutboxMessage
+
+CHANNEL = "local"
+ROLES = ("collaborator", "donor", "staff")
+
+
+def user_id(role: str) -> str:
+    return f"local-{role}"
+
+
+class LocalChat:
+    def __init__(self, app: App, role: str = "collaborator", out: TextIO = sys.stdout) -> None:
+        self.app, self.role, self.out = app, role, out
+
+    async def prepare(self) -> None:
+        """Create the three local people, so staff alerts have somewhere to go."""
+        for role in ROLES:
+            await self.app.impersonate(CHANNEL, user_id(role), "guest" if role == "donor" else role)
+
+    def show(self, reply: Reply, prefix: str = "") -> None:
+        text = render_numbered(reply)
+        if reply.image is not None:
+            text += f"\n[🖼 {len(reply.image):,} B]"
+        if reply.document is not None:
+            text += f"\n[📎 {reply.document[0]}]"
+        self.out.write("\n".join(prefix + line for line in text.splitlines()) + "\n\n")
+        self.out.flush()
+
+    async def say(self, line: str) -> None:
+        line = line.rstrip("\n")
+        if not line.strip():
+            return
+        if line.startswith("/as"):
+            parts = line.split()
+            if len(parts) == 2 and parts[1] in ROLES:
+                self.role = parts[1]
+                self.out.write(f"[{self.role}]\n\n")
+            else:
+                self.out.write("/as collaborator | donor | staff\n\n")
+            return
+        me = user_id(self.role)
+        for reply in await self.app.handle(Event.from_text(CHANNEL, me, me, line, locale=None)):
+            self.show(reply)
+        await self.app.drain_outbox(CHANNEL, self._deliver)
+
+    async def _deliver(self, message: OutboxMessage, reply: Reply) -> None:
+        self.show(reply, prefix=f"→ [{message.chat_id}] ")
+
+    async def run(self, stream: TextIO = sys.stdin) -> None:
+        await self.prepare()
+        interactive = stream.isatty()
+        if interactive:
+            self.out.write(_("Chung Tay · trò chuyện thử. Đổi vai: /as collaborator | donor | staff. Thoát: Ctrl-D") + "\n\n")
+            await self.say("/start")
+        while True:
+            if interactive:
+                self.out.write(f"{self.role}> ")
+                self.out.flush()
+            line = stream.readline()
+            if not line:
+                break
+            await self.say(line)

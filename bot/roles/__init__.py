@@ -1,0 +1,1 @@
+"""Command handlers by role: collaborator, donor, staff, and what everyone can do."""

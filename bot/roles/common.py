@@ -1,0 +1,69 @@
+"""What everyone can do: /start (with an invite code), /trogiup, /ngonngu, and the role menus."""
+
+from __future__ import annotations
+
+from bot import i18n
+from bot.context import Context
+from bot.core import Button, Reply
+from bot.forms import Replies
+from bot.i18n import N_, _, t
+from conversations.parsing import places
+from storage import people
+
+
+def menu(ctx: Context) -> Reply:
+    """The main menu for the person's role: buttons on Telegram, numbers everywhere."""
+    role = ctx.person.role
+    rows: list[tuple[Button, ...]] = []
+    if role in ("collaborator", "staff"):
+        rows += [
+            (Button(_("📝 Báo cáo trẻ cần bảo vệ"), "m:baocao"),),
+            (Button(_("📋 Báo cáo của tôi"), "m:cuatoi"),),
+        ]
+    if role == "staff":
+        text = t(N_("Chung Tay · {org}. Bạn là cán bộ. Chọn việc cần làm:"), org=ctx.settings.org_name)
+    elif role == "collaborator":
+        text = _("Chung Tay. Bạn là cộng tác viên bảo vệ trẻ em. Chọn việc cần làm:")
+    else:
+        text = t(N_("Chung Tay kết nối nhà hảo tâm với trẻ em có hoàn cảnh đặc biệt, do {org} điều phối. Phần dành cho nhà hảo tâm sắp ra mắt. Nếu bạn là cộng tác viên, hãy mở đường link mời mà cán bộ gửi cho bạn."), org=ctx.settings.org_name)
+    rows += [(Button(_("❓ Trợ giúp"), "m:trogiup"), Button(_("🌐 Ngôn ngữ"), "m:ngonngu"))]
+    return Reply(text, buttons=tuple(rows))
+
+
+def help_text(ctx: Context) -> Reply:
+    lines = [_("Các lệnh:")]
+    if ctx.person.role in ("collaborator", "staff"):
+        lines += [_("/baocao — báo cáo một trẻ em cần bảo vệ"), _("/cuatoi — các báo cáo của bạn"), _("/huy — dừng báo cáo đang điền")]
+    lines += [_("/ngonngu — đổi ngôn ngữ (Tiếng Việt / English)"), _("/start — về menu chính")]
+    lines.append(_("Trong một câu hỏi: gõ số thứ tự hoặc tên lựa chọn (không dấu cũng được); gõ «quay lại» để sửa câu trước, «bỏ qua» cho câu không bắt buộc."))
+    lines.append(t(N_("Trẻ đang gặp nguy hiểm: gọi ngay {hotline} (miễn phí, 24/7) hoặc {police}."), hotline=ctx.settings.hotline, police=ctx.settings.police))
+    return Reply("\n".join(lines))
+
+
+async def start(ctx: Context) -> Replies:
+    """/start, or /start <invite code> from a deep link."""
+    if ctx.event.args:
+        code = ctx.event.args[0]
+        invite = await people.redeem_invite(ctx.session, ctx.person, code, now=ctx.now)
+        if invite is None:
+            return [Reply(_("Mã mời này không đúng, đã được dùng hoặc đã hết hạn (mã có hạn 7 ngày). Hãy xin cán bộ một mã mới.")), menu(ctx)]
+        place = f"{places.ward(invite.commune_code).name}, {places.province(invite.province_code).name}"
+        welcome = t(N_("Chào mừng bạn tham gia mạng lưới cộng tác viên bảo vệ trẻ em của {place}."), place=place)
+        return [Reply(welcome), menu(ctx)]
+    return [menu(ctx)]
+
+
+async def help_command(ctx: Context) -> Replies:
+    return [help_text(ctx), menu(ctx)]
+
+
+async def language(ctx: Context) -> Replies:
+    """/ngonngu [vi|en]: without an argument, offer both."""
+    choice = (ctx.event.args[0].lower() if ctx.event.args else "")[:2]
+    if choice in ("vi", "en"):
+        ctx.person.locale = choice
+        ctx.lang = choice
+        with i18n.use(choice):
+            return [Reply(_("Đã chuyển sang Tiếng Việt.")), menu(ctx)]
+    buttons = ((Button("Tiếng Việt", "m:ngonngu:vi"), Button("English", "m:ngonngu:en")),)
+    return [Reply(_("Chọn ngôn ngữ:"), buttons=buttons)]

@@ -1,0 +1,90 @@
+"""Who is this and what are they doing: route one event to a handler.
+
+Order: a typed number on the last menu becomes that button; commands next (a few work inside an
+open form: /huy, /baocao resumes); then an open form takes the input; then menu buttons; else
+the role's menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from bot import forms
+from bot.context import Context
+from bot.core import Reply, numbered_options
+from bot.forms import Replies
+from bot.i18n import _
+from bot.roles import collaborator, common
+from conversations.parsing.text import fold
+from storage import chat_state
+
+Handler = Callable[[Context], Awaitable[Replies]]
+
+# Vietnamese commands first; English aliases beside them.
+COMMANDS: dict[str, Handler] = {
+    "start": common.start,
+    "trogiup": common.help_command, "help": common.help_command, "menu": common.help_command,
+    "ngonngu": common.language, "language": common.language, "lang": common.language,
+    "baocao": collaborator.start_report, "report": collaborator.start_report,
+    "cuatoi": collaborator.my_cases, "mine": collaborator.my_cases,
+}
+CANCEL_COMMANDS = frozenset({"huy", "cancel"})
+RESUMING_COMMANDS = frozenset({"baocao", "report", "start"})
+
+
+async def dispatch(ctx: Context) -> Replies:
+    event = _typed_menu_choice(ctx)
+    ctx.event = event
+    state = forms.open_state(ctx)
+
+    if event.command is not None:
+        if event.command in CANCEL_COMMANDS:
+            if state is None:
+                return [Reply(_("Không có gì đang làm dở để hủy.")), common.menu(ctx)]
+            return await forms.request_cancel(ctx, state)
+        if state is not None and event.command in RESUMING_COMMANDS and not event.args:
+            return await forms.resume(ctx, state, note=_("Bạn đang có một báo cáo làm dở. Tiếp tục từ câu đang hỏi (gõ /huy nếu muốn bỏ):"))
+        handler = COMMANDS.get(event.command)
+        if handler is None:
+            replies = [Reply(_("Không có lệnh này. Gõ /trogiup để xem các lệnh."))]
+            return replies + (await forms.resume(ctx, state) if state else [common.menu(ctx)])
+        replies = await handler(ctx)
+        if state is not None and forms.open_state(ctx) is not None and event.command not in RESUMING_COMMANDS:
+            replies += await forms.resume(ctx, state, note=_("Tiếp tục báo cáo đang dở:"))
+        return replies
+
+    if state is not None:
+        return await forms.answer(ctx, state)
+
+    if event.button is not None and event.button.startswith("m:"):
+        command, *args = event.button[2:].split(":")
+        handler = COMMANDS.get(command)
+        if handler is not None:
+            ctx.event = replace(event, button=None, command=command, args=tuple(args))
+            return await handler(ctx)
+    if event.button is not None:
+        return [Reply(_("Nút này không còn dùng được. Hãy chọn lại ở tin nhắn mới nhất.")), common.menu(ctx)]
+    return [common.menu(ctx)]
+
+
+def _typed_menu_choice(ctx: Context):
+    """'2' typed after a menu means its second option, on every channel."""
+    event = ctx.event
+    if event.text is None or ctx.chat.form:
+        return event
+    folded = fold(event.text).strip(" .")
+    if folded.isdigit() and 1 <= int(folded) <= len(ctx.chat.menu):
+        return replace(event, text=None, button=ctx.chat.menu[int(folded) - 1])
+    return event
+
+
+def remember_menu(ctx: Context, replies: Replies) -> None:
+    """Save the numbered options of the last reply that had any, for typed numbers next time."""
+    for reply in reversed(replies):
+        options = numbered_options(reply)
+        if options:
+            chat_state.save_menu(ctx.chat, [b.data for b in options])
+            return
+    if ctx.chat.menu:
+        chat_state.save_menu(ctx.chat, [])

@@ -1,0 +1,31 @@
+"""Per-chat state: the open form (saved after every answer) and the last menu shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Conversation, utcnow
+
+
+async def load(session: AsyncSession, channel: str, chat_id: str, lock: bool = True) -> Conversation:
+    """The chat's row, created on first use; locked for the transaction where the database can."""
+    statement = select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = (await session.exec(statement)).first()
+    if row is None:
+        row = Conversation(channel=channel, chat_id=chat_id, menu=[])
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def save_form(row: Conversation, form: str | None, state: dict[str, Any] | None) -> None:
+    row.form, row.state, row.updated_at = form, state, utcnow()
+
+
+def save_menu(row: Conversation, button_data: list[str]) -> None:
+    row.menu, row.updated_at = list(button_data), utcnow()
