@@ -33,7 +33,7 @@ locales/%/LC_MESSAGES/chungtay.mo: locales/%/LC_MESSAGES/chungtay.po $(STAMP)
 
 # Developers: refresh the template and catalogs after changing user-facing text.
 extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -k ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -k t -k ngettext:1,2 --no-location --sort-output \
 	  --project chungtay -o locales/chungtay.pot bot conversations storage
 	$(BIN)/pybabel update -i locales/chungtay.pot -d locales -D chungtay --no-fuzzy-matching --ignore-obsolete
 

@@ -16,6 +16,7 @@ from bot.core import Reply, numbered_options
 from bot.forms import Replies
 from bot.i18n import _
 from bot.roles import collaborator, common
+from conversations.fields import is_number
 from conversations.parsing.text import fold
 from storage import chat_state
 
@@ -74,7 +75,7 @@ def _typed_menu_choice(ctx: Context):
     if event.text is None or ctx.chat.form:
         return event
     folded = fold(event.text).strip(" .")
-    if folded.isdigit() and 1 <= int(folded) <= len(ctx.chat.menu):
+    if is_number(folded) and 1 <= int(folded) <= len(ctx.chat.menu):
         return replace(event, text=None, button=ctx.chat.menu[int(folded) - 1])
     return event
 

@@ -8,6 +8,7 @@ import sys
 from bot.app import App
 from bot.channels.local import LocalChat
 from bot.settings import Settings
+from conversations.fields import is_number
 from conversations.parsing import places
 from storage import crypto, people
 from storage import migrate as migrations
@@ -56,11 +57,11 @@ async def add_staff(settings: Settings, user_id: str, channel: str) -> int:
 
 
 def _find_commune(commune: str, province: str | None) -> places.Place | list[places.Place]:
-    if commune.isdigit():
+    if is_number(commune):
         return places.ward(int(commune))
     if province is None:
         raise SystemExit("give --province with a commune name (or use the commune code)")
-    found_provinces = [places.province(int(province))] if province.isdigit() else places.search_provinces(province, limit=2)
+    found_provinces = [places.province(int(province))] if is_number(province) else places.search_provinces(province, limit=2)
     if len(found_provinces) != 1:
         raise SystemExit(f"province {province!r}: {len(found_provinces)} matches")
     found = places.search_wards(found_provinces[0].code, commune)

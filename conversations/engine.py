@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from conversations.fields import Context, Field, Input, Option, Pending, Value
+from conversations.fields import Context, Field, Input, Option, Pending, Value, is_number
 from conversations.i18n import N_
 from conversations.parsing.errors import ParseError
 from conversations.parsing.text import fold
@@ -312,17 +312,17 @@ def _on_summary(form: Form, state: FormState, inp: Input, ctx: Context) -> Turn:
 
 
 def _edit_number(inp: Input, control: str | None) -> int | None:
-    if control is not None and control.startswith("e:") and control[2:].isdigit():
+    if control is not None and control.startswith("e:") and is_number(control[2:]):
         return int(control[2:])
     if inp.text is None:
         return None
     words = fold(inp.text).strip(" .").split()
-    if len(words) == 1 and words[0].isdigit() and len(words[0]) <= 3:
+    if len(words) == 1 and is_number(words[0]) and len(words[0]) <= 3:
         return int(words[0])
     for lead in EDIT_WORDS:
         lead_words = lead.split()
         rest = words[len(lead_words):]
-        if words[: len(lead_words)] == lead_words and len(rest) == 1 and rest[0].isdigit() and len(rest[0]) <= 3:
+        if words[: len(lead_words)] == lead_words and len(rest) == 1 and is_number(rest[0]) and len(rest[0]) <= 3:
             return int(rest[0])
     return None
 

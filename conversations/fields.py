@@ -51,13 +51,18 @@ class Context:
         return text.format(**params) if params else text
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: '²' and '٣' are digits to Python, not to a typed menu choice."""
+    return text.isascii() and text.isdigit()
+
+
 UNKNOWN_WORDS = frozenset({"chua ro", "khong ro", "khong biet", "chua biet", "unknown", "?"})
 
 
 def _digits_list(text: str) -> list[int] | None:
     """'1, 3 5' -> [1, 3, 5]; None when the text is not only numbers."""
     parts = [p for p in re.split(r"[\s,;.+/&]+|\bva\b|\band\b", fold(text)) if p]
-    if parts and all(p.isdigit() and len(p) <= 3 for p in parts):
+    if parts and all(is_number(p) and len(p) <= 3 for p in parts):
         return [int(p) for p in parts]
     return None
 
@@ -65,7 +70,7 @@ def _digits_list(text: str) -> list[int] | None:
 def match_option(text: str, options: Sequence[Option], ctx: Context) -> Option:
     """Find the option meant by typed text: its number, or its label without diacritics."""
     folded = fold(text).strip(" .")
-    if folded.isdigit():
+    if is_number(folded):
         n = int(folded)
         if 1 <= n <= len(options):
             return options[n - 1]
@@ -296,7 +301,7 @@ class Number(Field):
 
     def parse_text(self, text: str, answers: dict[str, Value], ctx: Context) -> Value:
         digits = fold(text).replace(".", "").replace(" ", "")
-        if not digits.isdigit() or not self.minimum <= int(digits) <= self.maximum:
+        if not is_number(digits) or not self.minimum <= int(digits) <= self.maximum:
             raise ParseError(N_("Hãy gõ một số từ {min} đến {max}."), min=self.minimum, max=self.maximum)
         return int(digits)
 
@@ -369,13 +374,13 @@ class Place(Field):
         candidates: list[int] = list(pending.get("candidates", []))
         if inp.button is not None:
             code = inp.button.removeprefix("p:")
-            if inp.button.startswith("p:") and code.isdigit() and int(code) in candidates:
+            if inp.button.startswith("p:") and is_number(code) and int(code) in candidates:
                 return int(code)
             raise ParseError(STALE_BUTTON)
         if inp.text is None:
             raise ParseError(self.hint())
         folded = fold(inp.text).strip(" .")
-        if folded.isdigit() and candidates:
+        if is_number(folded) and candidates:
             n = int(folded)
             if 1 <= n <= len(candidates):
                 return candidates[n - 1]

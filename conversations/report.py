@@ -55,7 +55,7 @@ REPORT_FORM = Form(
         Step("sex", Choice(choices=SEXES), prompt=N_("Giới tính của trẻ?"), label=N_("Giới tính")),
         Step("birth", DateOrAge(),
              prompt=N_("Ngày sinh, năm sinh hoặc tuổi của trẻ? Ví dụ: 12/3/2015, 2015, 7 tuổi, khoảng 7 tuổi, 8 tháng."),
-             label=N_("Ngày sinh / tuổi")),
+             label=N_("Ngày sinh / tuổi"), personal=True),  # the exact date identifies; year and age are kept apart
         Step("province", Place(level="province"),
              prompt=N_("Trẻ đang ở tỉnh/thành nào? Gõ tên, có dấu hay không dấu đều được (ví dụ: lao cai)."),
              label=N_("Tỉnh/thành")),

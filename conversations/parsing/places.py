@@ -7,7 +7,6 @@ Places are keyed by their numeric code, never by name: 238 ward names repeat acr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -16,18 +15,16 @@ from vietnam_provinces import Province, Ward
 
 from conversations.parsing.text import fold, tokens
 
-_TYPE_WORD = re.compile(r"^(?:Thành phố|Tỉnh|Phường|Xã|Đặc khu)\s+")
-# Words people put before a name that are not part of it: "tp hcm", "tỉnh Lào Cai", "xã Bản Hồ".
-_QUERY_TYPE_WORDS: tuple[tuple[str, ...], ...] = (
+# Folded type words that start official names ("Thành phố", "Tỉnh", "Phường", "Xã", "Đặc khu").
+_NAME_TYPE_WORDS: tuple[tuple[str, ...], ...] = (
     ("thanh", "pho"),
     ("dac", "khu"),
-    ("tp",),
     ("tinh",),
     ("phuong",),
     ("xa",),
-    ("p",),
-    ("x",),
 )
+# Words people put before a name that are not part of it: "tp hcm", "tỉnh Lào Cai", "xã Bản Hồ".
+_QUERY_TYPE_WORDS = (*_NAME_TYPE_WORDS, ("tp",), ("p",), ("x",))
 
 # Case-number prefixes (e.g. HP-2026-000123): 2-3 ASCII letters, unique, recognisable.
 CASE_PREFIXES: dict[int, str] = {
@@ -114,13 +111,19 @@ class _Entry:
 
     place: Place
     names: tuple[tuple[str, ...], ...]  # token lists of the short and full names
-    aliases: tuple[tuple[str, ...], ...]  # token lists of aliases (ranked just below names)
+    aliases: tuple[tuple[str, ...], ...]  # token lists of aliases (ranked below real names)
     compact: tuple[str, ...]  # names and aliases without spaces: "haiphong", "saigon"
     initials: str  # "bh" for Bản Hồ
 
 
 def _short(name: str) -> str:
-    return " ".join(_TYPE_WORD.sub("", " ".join(name.split())).split())
+    """The name without its leading type word, single-spaced ("Xã  Xuân Giang" → "Xuân Giang")."""
+    words = name.split()
+    for type_words in _NAME_TYPE_WORDS:
+        n = len(type_words)
+        if len(words) > n and tuple(fold(w) for w in words[:n]) == type_words:
+            return " ".join(words[n:])
+    return " ".join(words)
 
 
 def _entry(place: Place, aliases: Iterable[str] = ()) -> _Entry:

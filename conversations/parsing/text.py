@@ -19,7 +19,7 @@ _DROP = frozenset({"Mn", "Me", "Cf"})
 def _strip_marks(s: str) -> str:
     decomposed = unicodedata.normalize("NFD", s)
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _DROP)
-    return kept.replace("đ", "d").replace("Đ", "d")
+    return kept.replace("\u0111", "d").replace("\u0110", "d")  # đ, Đ: a letter, not a mark
 
 
 def fold(s: str) -> str:
