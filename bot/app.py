@@ -45,6 +45,8 @@ class App:
         self.settings, self.db, self.clock = settings, db, clock
         self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self.outbox_ready = asyncio.Event()
+        # Set by the running channel: download a file a person sent (an imported workbook).
+        self.fetch_file: Callable[[str], Awaitable[bytes]] | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock = utcnow, run_migrations: bool = True) -> App:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from bot.ops import cli as ops_cli
 from bot.settings import Settings
 
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help="create a one-time collaborator invite for a commune")
     invite.add_argument("commune", nargs="+", help="commune/ward code, or part of its name (with --province)")
     invite.add_argument("--province", help="province code or name, to narrow a commune name")
+    ops_cli.add_commands(commands)
     return parser
 
 
@@ -53,4 +55,5 @@ def main(argv: list[str] | None = None) -> int:
         from bot.runner import invite
 
         return asyncio.run(invite(settings, " ".join(args.commune), args.province))
-    return 2
+    result = ops_cli.run(args, settings)
+    return 2 if result is None else result

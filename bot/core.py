@@ -42,6 +42,7 @@ class Event:
     contact: str | None = None  # a shared phone number
     location: tuple[float, float] | None = None
     photo: str | None = None  # channel file id
+    document: tuple[str, str] | None = None  # (channel file id, file name): bytes via App.fetch_file
     name: str | None = None  # the display name the channel gives, if any
 
     def __post_init__(self) -> None:

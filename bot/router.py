@@ -7,29 +7,18 @@ the role's menu.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-from bot import forms
+from bot import commands, forms
 from bot.context import Context
 from bot.core import Reply, numbered_options
 from bot.forms import Replies
-from bot.i18n import _
-from bot.roles import collaborator, common
+from bot.i18n import N_, _, t
+from bot.roles import collaborator, common, donor, staff  # noqa: F401 - they register their commands
 from conversations.fields import is_number
 from conversations.parsing.text import fold
-from storage import chat_state
+from storage import audit, chat_state
 
-Handler = Callable[[Context], Awaitable[Replies]]
-
-# Vietnamese commands first; English aliases beside them.
-COMMANDS: dict[str, Handler] = {
-    "start": common.start,
-    "trogiup": common.help_command, "help": common.help_command, "menu": common.help_command,
-    "ngonngu": common.language, "language": common.language, "lang": common.language,
-    "baocao": collaborator.start_report, "report": collaborator.start_report,
-    "cuatoi": collaborator.my_cases, "mine": collaborator.my_cases,
-}
 CANCEL_COMMANDS = frozenset({"huy", "cancel"})
 RESUMING_COMMANDS = frozenset({"baocao", "report", "start"})
 
@@ -46,11 +35,11 @@ async def dispatch(ctx: Context) -> Replies:
             return await forms.request_cancel(ctx, state)
         if state is not None and event.command in RESUMING_COMMANDS and not event.args:
             return await forms.resume(ctx, state, note=_("Bạn đang có một báo cáo làm dở. Tiếp tục từ câu đang hỏi (gõ /huy nếu muốn bỏ):"))
-        handler = COMMANDS.get(event.command)
-        if handler is None:
+        entry = commands.lookup(event.command)
+        if entry is None:
             replies = [Reply(_("Không có lệnh này. Gõ /trogiup để xem các lệnh."))]
             return replies + (await forms.resume(ctx, state) if state else [common.menu(ctx)])
-        replies = await handler(ctx)
+        replies = await run_command(ctx, entry)
         if state is not None and forms.open_state(ctx) is not None and event.command not in RESUMING_COMMANDS:
             replies += await forms.resume(ctx, state, note=_("Tiếp tục báo cáo đang dở:"))
         return replies
@@ -60,13 +49,21 @@ async def dispatch(ctx: Context) -> Replies:
 
     if event.button is not None and event.button.startswith("m:"):
         command, *args = event.button[2:].split(":")
-        handler = COMMANDS.get(command)
-        if handler is not None:
+        entry = commands.lookup(command)
+        if entry is not None:
             ctx.event = replace(event, button=None, command=command, args=tuple(args))
-            return await handler(ctx)
+            return await run_command(ctx, entry)
     if event.button is not None:
         return [Reply(_("Nút này không còn dùng được. Hãy chọn lại ở tin nhắn mới nhất.")), common.menu(ctx)]
     return [common.menu(ctx)]
+
+
+async def run_command(ctx: Context, entry: commands.Command) -> Replies:
+    """Run a command if the person's role allows it; otherwise refuse politely and audit it."""
+    if ctx.person.role not in entry.roles or not ctx.person.active:
+        audit.record(ctx.session, f"refused:/{entry.name}", actor_id=ctx.person.id, now=ctx.now)
+        return [Reply(t(N_("Lệnh /{command} chỉ dành cho cán bộ được giao. Nếu bạn cần hỗ trợ, hãy liên hệ {org}."), command=entry.name, org=ctx.settings.org_name))]
+    return await entry.handler(ctx)
 
 
 def _typed_menu_choice(ctx: Context):

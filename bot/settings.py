@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1:8080"
     webhook_secret: SecretStr | None = None
     bot_username: str | None = Field(default=None, description="for deep links when known")
+    # staff (issue 4)
+    coverage_target: float = 0.99  # share of verified children supported, as in the provincial plans
+    holidays: str = ""  # extra non-working days, ISO dates: "2027-02-05,2027-02-06"
+    recheck_days: int = 90  # collaborators re-check each open case this often
+    # donors (issue 5)
+    bank_bin: str | None = None  # NAPAS bank BIN (6 digits) of the organisation's donation account
+    bank_account: str | None = None
+    bank_account_name: str | None = None
+    # operations (issue 8)
+    retention_years: int = 5  # closed cases keep personal data this long
+    public_url: str | None = None  # where one-time download links point (Zalo cannot send files)
 
     @cached_property
     def staff_id_list(self) -> list[str]:

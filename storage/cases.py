@@ -11,10 +11,10 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import counters
 from storage.deadlines import emergency_deadline
-from storage.models import Case, CaseEvent, Counter, Need, utcnow
+from storage.models import Case, CaseEvent, Need, utcnow
 from storage.priority import priority_score
-from storage.sql import insert
 
 STATUSES = ("new", "verified", "in_support", "supported", "closed", "rejected", "duplicate")
 OPEN_STATUSES = ("new", "verified", "in_support")
@@ -42,20 +42,9 @@ class CaseData:
     source: str = "chat"
 
 
-async def next_number(session: AsyncSession, name: str) -> int:
-    """An atomic counter: safe with several workers on PostgreSQL and several connections on SQLite."""
-    statement = (
-        insert(session, Counter)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})  # type: ignore[operator]
-        .returning(Counter.value)
-    )
-    return int((await session.exec(statement)).one()[0])  # type: ignore[call-overload]
-
-
 async def new_code(session: AsyncSession, prefix: str, now: datetime) -> str:
     """`HP-2026-000123`: province prefix, year, a number that never repeats within them."""
-    number = await next_number(session, f"case:{prefix}:{now.year}")
+    number = await counters.next_number(session, f"case:{prefix}:{now.year}")
     return f"{prefix}-{now.year}-{number:06d}"
 
 

@@ -22,7 +22,7 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the schema to `revision` in one transaction."""
     async with engine.begin() as connection:
         await connection.run_sync(lambda c: command.upgrade(alembic_config(c), revision))

@@ -57,6 +57,7 @@ class Person(SQLModel, table=True):
     commune_code: int | None = None
     display_name: str | None = Field(default=None, sa_column=Column(EncryptedText()))
     active: bool = True
+    notify: bool = True  # broadcasts, digests and updates; /tatthongbao turns it off
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
@@ -105,6 +106,7 @@ class Case(SQLModel, table=True):
     priority_parts: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     risk: str | None = Field(default=None, sa_column=Column(String(8)))
     respond_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))  # needs shown to donors
     personal: dict[str, Any] | None = Field(default=None, sa_column=Column(EncryptedJSON()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -120,6 +122,8 @@ class Need(SQLModel, table=True):
     kind: str = Field(sa_column=Column(String(16), nullable=False))
     amount: int | None = Field(default=None, sa_column=Column(BigInteger))
     status: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    pledged: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    received: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class CaseEvent(SQLModel, table=True):
@@ -173,7 +177,8 @@ class OutboxMessage(SQLModel, table=True):
     chat_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
     payload: dict[str, Any] = Field(sa_column=Column(EncryptedJSON(), nullable=False))
     kind: str = Field(default="notice", sa_column=Column(String(16), nullable=False))
-    status: str = Field(default="pending", sa_column=Column(String(8), nullable=False))
+    batch: int | None = Field(default=None, index=True)  # a broadcast's id, for progress and cancel
+    status: str = Field(default="pending", sa_column=Column(String(10), nullable=False))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

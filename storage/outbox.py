@@ -18,8 +18,8 @@ from storage.models import OutboxMessage, utcnow
 MAX_ATTEMPTS = 12
 
 
-def enqueue(session: AsyncSession, channel: str, chat_id: str, payload: dict[str, Any], kind: str = "notice") -> OutboxMessage:
-    message = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload, kind=kind)
+def enqueue(session: AsyncSession, channel: str, chat_id: str, payload: dict[str, Any], kind: str = "notice", batch: int | None = None) -> OutboxMessage:
+    message = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload, kind=kind, batch=batch)
     session.add(message)
     return message
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import forms, i18n, labels
+from bot.commands import command
 from bot.context import Context
 from bot.core import Reply
 from bot.forms import FormSpec, Replies
@@ -59,6 +60,7 @@ def case_data(answers: dict[str, Any], complete: bool) -> CaseData:
     )
 
 
+@command("baocao", "report", description=N_("Báo cáo một trẻ em cần bảo vệ"), works_in_form=False)
 async def start_report(ctx: Context) -> Replies:
     if not can_report(ctx):
         return [Reply(t(N_("Chỉ cộng tác viên và cán bộ bảo vệ trẻ em mới gửi được báo cáo qua đây. Nếu bạn thấy một trẻ em đang gặp nguy hiểm, hãy gọi ngay {hotline} (Tổng đài quốc gia bảo vệ trẻ em, miễn phí, 24/7) hoặc {police} (Công an)."), hotline=ctx.settings.hotline, police=ctx.settings.police))]
@@ -135,6 +137,7 @@ async def cancel_report(ctx: Context, state: FormState) -> Replies:
     return [Reply(_("Đã hủy báo cáo. Không có gì được lưu. Gõ /baocao khi cần báo cáo lại."))]
 
 
+@command("cuatoi", "mine", roles={"collaborator", "staff"}, description=N_("Các báo cáo của tôi"))
 async def my_cases(ctx: Context) -> Replies:
     if not can_report(ctx):
         return []

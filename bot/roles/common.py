@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import i18n
+from bot.commands import command
 from bot.context import Context
 from bot.core import Button, Reply
 from bot.forms import Replies
@@ -40,6 +41,7 @@ def help_text(ctx: Context) -> Reply:
     return Reply("\n".join(lines))
 
 
+@command("start")
 async def start(ctx: Context) -> Replies:
     """/start, or /start <invite code> from a deep link."""
     if ctx.event.args:
@@ -53,10 +55,12 @@ async def start(ctx: Context) -> Replies:
     return [menu(ctx)]
 
 
+@command("trogiup", "help", "menu", description=N_("Trợ giúp và menu chính"))
 async def help_command(ctx: Context) -> Replies:
     return [help_text(ctx), menu(ctx)]
 
 
+@command("ngonngu", "language", "lang", description=N_("Đổi ngôn ngữ (Tiếng Việt / English)"))
 async def language(ctx: Context) -> Replies:
     """/ngonngu [vi|en]: without an argument, offer both."""
     choice = (ctx.event.args[0].lower() if ctx.event.args else "")[:2]

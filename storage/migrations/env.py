@@ -1,9 +1,17 @@
 """Alembic environment. Run through storage.migrate, which hands us a live connection."""
 
+import importlib
+import pkgutil
+
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 - registers the tables
+import storage
+
+# Every module of storage/ may declare tables: import them all so metadata is complete.
+for module in pkgutil.iter_modules(storage.__path__):
+    if module.name != "migrations":
+        importlib.import_module(f"storage.{module.name}")
 
 config = context.config
 connection = config.attributes.get("connection")
