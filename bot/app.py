@@ -8,6 +8,7 @@ committed together or not at all. Events of one chat are handled in order; chats
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -28,16 +29,23 @@ Clock = Callable[[], datetime]
 
 
 def reply_to_payload(reply: Reply) -> dict[str, Any]:
-    """A Reply as JSON for the outbox (images are not queued; alerts are text)."""
-    return {
+    """A Reply as JSON for the outbox (stored encrypted; images and files as base64)."""
+    payload: dict[str, Any] = {
         "text": reply.text,
         "buttons": [[[b.label, b.data, b.typed] for b in row] for row in reply.buttons],
     }
+    if reply.image is not None:
+        payload["image"] = base64.b64encode(reply.image).decode()
+    if reply.document is not None:
+        payload["document"] = [reply.document[0], base64.b64encode(reply.document[1]).decode()]
+    return payload
 
 
 def payload_to_reply(payload: dict[str, Any]) -> Reply:
     rows = tuple(tuple(Button(label, data, typed) for label, data, typed in row) for row in payload.get("buttons", []))
-    return Reply(payload["text"], buttons=rows)
+    image = base64.b64decode(payload["image"]) if payload.get("image") else None
+    document = (payload["document"][0], base64.b64decode(payload["document"][1])) if payload.get("document") else None
+    return Reply(payload["text"], buttons=rows, image=image, document=document)
 
 
 class App:
@@ -113,6 +121,13 @@ class App:
         if queued:
             self.outbox_ready.set()
         return replies
+
+    async def enqueue(self, channel: str, chat: str, replies: list[Reply], kind: str = "reply") -> None:
+        """Hand messages to the outbox (answers a channel could not deliver now, in order)."""
+        async with self.db.transaction() as session:
+            for reply in replies:
+                outbox.enqueue(session, channel, chat, reply_to_payload(reply), kind=kind)
+        self.outbox_ready.set()
 
     async def impersonate(self, channel: str, user: str, role: str) -> Person:
         """Local chat only: be a collaborator, donor or staff member to try each side."""

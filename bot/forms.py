@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot import i18n
@@ -100,7 +101,18 @@ async def answer(ctx: Context, state: FormState) -> Replies:
         _save(ctx, None)
         return before + await spec.on_cancel(ctx, new_state)
     _save(ctx, new_state)
-    return before + present(spec.form, new_state, turn.outcome)
+    shown = present(spec.form, new_state, turn.outcome)
+    if _redraws_pressed_menu(ctx, state, turn) and shown:
+        shown[0] = replace(shown[0], edit=True)
+    return before + shown
+
+
+def _redraws_pressed_menu(ctx: Context, before: FormState, turn: Turn) -> bool:
+    """A tick in a multi-choice or a list of places redraws the menu that was pressed: channels
+    that can edit a message do so instead of sending a new one."""
+    outcome = turn.outcome
+    return (ctx.event.button is not None and isinstance(outcome, Ask) and outcome.error is None
+            and before.phase == "ask" and outcome.step.id == before.step and not turn.effects)
 
 
 # ---- presenting outcomes ------------------------------------------------------------------
@@ -166,8 +178,7 @@ def _present_ask(ask: Ask) -> Reply:
         rows += [tuple(options[i : i + per_row]) for i in range(0, len(options), per_row)]
         controls = _controls(ask.can_back, step.optional, ask.current is not None)
     rows.append(tuple(controls))
-    ask_for = "contact" if step.field.accepts_contact else None
-    return Reply("\n".join(lines), buttons=tuple(r for r in rows if r), ask=ask_for)
+    return Reply("\n".join(lines), buttons=tuple(r for r in rows if r))
 
 
 def step_label(step: engine.Step) -> str:

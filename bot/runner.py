@@ -21,8 +21,9 @@ async def run(settings: Settings) -> int:
     if settings.bot_token is None:
         print("BOT_TOKEN is not set: opening the local chat in this terminal.", file=sys.stderr)
         return await chat(settings, "collaborator")
-    print(f"BOT_FRAMEWORK={settings.bot_framework}: this channel is not available yet.", file=sys.stderr)
-    return 2
+    from bot.service import serve
+
+    return await serve(settings)
 
 
 async def chat(settings: Settings, role: str) -> int:

@@ -43,13 +43,18 @@ async def mark_sent(session: AsyncSession, message_id: int, now: datetime | None
         message.status, message.sent_at = "sent", now or utcnow()
 
 
-async def mark_failed(session: AsyncSession, message_id: int, error: str, retry_after: float | None = None, now: datetime | None = None) -> None:
-    """Retry later (back-off doubling from 2 s, or the platform's retry_after); give up after many tries."""
+async def mark_failed(session: AsyncSession, message_id: int, error: str, retry_after: float | None = None,
+                      now: datetime | None = None, permanent: bool = False) -> None:
+    """Retry later (back-off doubling from 2 s, or the platform's retry_after); give up after many
+    tries, or at once when the failure is permanent (the person blocked the bot)."""
     message = await session.get(OutboxMessage, message_id)
     if message is None:
         return
     message.attempts += 1
     message.last_error = error[:200]
+    if permanent:
+        message.status = "failed"
+        return
     delay = retry_after if retry_after is not None else min(2 ** message.attempts, 600)
     message.next_attempt_at = (now or utcnow()) + timedelta(seconds=delay)
     if message.attempts >= MAX_ATTEMPTS:

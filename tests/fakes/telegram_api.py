@@ -25,6 +25,7 @@ import random
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -400,8 +401,11 @@ def _unique_id(file_id: str) -> str:
 class FakeTelegramAPI:
     """An aiohttp Bot API server validating against api.json; use as an async context manager."""
 
-    def __init__(self, token: str = "123:ABC", *, spec_path: Path = API_JSON) -> None:
+    def __init__(self, token: str = "123:ABC", *, spec_path: Path = API_JSON,
+                 clock: Callable[[], float] = time.time) -> None:
+        """``clock`` gives the Unix time used for message dates (e.g. a test's fake clock)."""
         self.token = token
+        self.clock = clock
         self.bot_id = int(token.split(":", 1)[0])
         self.schema = Schema(load_spec(spec_path))
         self.calls: list[Call] = []
@@ -569,7 +573,13 @@ class FakeTelegramAPI:
         if "callback_query" in update:
             self._open_callbacks.add(update["callback_query"]["id"])
         self._history[update["update_id"]] = update
-        self._queue.append(_Pending(update))
+        pending = _Pending(update)
+        allowed = self._allowed is None and pending.kind not in _DEFAULT_EXCLUDED_UPDATES
+        if allowed or (self._allowed is not None and pending.kind in self._allowed):
+            self._queue.append(pending)
+        else:  # like Telegram, which does not even create updates the bot did not ask for
+            self.warnings.append(ApiError("push_raw", f"{pending.kind} update "
+                                          f"{update['update_id']} dropped: not in allowed_updates"))
         self._notify()
         return update["update_id"]
 
@@ -657,8 +667,11 @@ class FakeTelegramAPI:
     def _push_message(self, user: dict[str, Any], content: dict[str, Any]) -> int:
         chat = dict(self._chats[user["id"]])
         msg = {"message_id": self._next_mid(chat["id"]), "from": user, "chat": chat,
-               "date": int(time.time()), **content}
+               "date": self._now(), **content}
         return self.push_raw({"message": msg})
+
+    def _now(self) -> int:
+        return int(self.clock())
 
     def _next_mid(self, chat_id: int) -> int:
         self._last_mid[chat_id] = self._last_mid.get(chat_id, 0) + 1
@@ -731,6 +744,7 @@ class FakeTelegramAPI:
             if spec is None:
                 raise _ApiFailure(404, "Not Found")
             raw, files = await self._read_params(request)
+            call.params = {**raw, **files}  # kept undecoded if validation fails
             call.params, warnings = self.schema.parse(spec, raw, files)
             self.warnings += [ApiError(method, w) for w in warnings]
             self._check_limits(method, call.params)
@@ -788,7 +802,7 @@ class FakeTelegramAPI:
             visible_text("", p["parse_mode"])
         for row in (p.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
-                if not button.keys() - _BUTTON_PLAIN_FIELDS:
+                if not {k for k, v in button.items() if v is not None} - _BUTTON_PLAIN_FIELDS:
                     raise _bad("can't parse inline keyboard button: Text buttons are unallowed "
                                "in the inline keyboard")
                 data = button.get("callback_data")
@@ -838,10 +852,6 @@ class FakeTelegramAPI:
         self._notify()
         deadline = time.monotonic() + max(0, p.get("timeout", 0))
         while True:
-            if self._allowed is None:
-                self._queue = [q for q in self._queue if q.kind not in _DEFAULT_EXCLUDED_UPDATES]
-            else:
-                self._queue = [q for q in self._queue if q.kind in self._allowed]
             batch = self._queue[: p.get("limit", 100)]
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0 or self._closing.is_set():
@@ -960,7 +970,7 @@ class FakeTelegramAPI:
             if (target, reply["message_id"]) not in self._messages:
                 raise _bad("message to be replied not found")
         msg: dict[str, Any] = {"message_id": self._next_mid(chat["id"]),
-                               "from": dict(self.bot_user), "chat": chat, "date": int(time.time())}
+                               "from": dict(self.bot_user), "chat": chat, "date": self._now()}
         if "text" in p:
             msg["text"] = visible_text(p["text"], p.get("parse_mode")).strip()
         if "caption" in p:
@@ -1010,5 +1020,5 @@ class FakeTelegramAPI:
         if new == msg:
             raise _bad(_NOT_MODIFIED)
         msg.clear()
-        msg.update(new, edit_date=int(time.time()))
+        msg.update(new, edit_date=self._now())
         return copy.deepcopy(msg)

@@ -1,0 +1,223 @@
+"""Getting messages out, whatever the channel: splitting, pacing, retrying, the outbox sender.
+
+Channels report failures with three neutral exceptions, so the rules live here once:
+RetryLater (the platform said when: 429 retry_after), Transient (5xx, time-out, network: retry
+with back-off) and Permanent (blocked by the user, chat gone: never retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
+
+from bot.core import Reply
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    retry_after: float | None = None
+
+
+class RetryLater(DeliveryError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.retry_after = float(seconds)
+
+
+class Transient(DeliveryError):
+    """Worth retrying with back-off: server error, time-out, network."""
+
+
+class Permanent(DeliveryError):
+    """Never worth retrying: blocked by the user, chat not found, bad request."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long text into parts of at most `limit` characters, at line breaks where possible.
+
+    Telegram counts UTF-16 code units; we count code points and keep a margin for astral
+    characters (emoji) by measuring in UTF-16 units.
+    """
+    if _units(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if _units(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while _units(line) > limit:  # one very long line: cut at a space, else hard
+            cut = _cut_point(line, limit)
+            parts.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        current = line
+    if current:
+        parts.append(current)
+    return [p for p in parts if p.strip()] or [text[:limit]]
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_point(line: str, limit: int) -> int:
+    end = limit
+    while _units(line[:end]) > limit:
+        end -= 1
+    space = line.rfind(" ", 0, end)
+    return space if space > end // 2 else end
+
+
+class Pacer:
+    """At most `per_second` sends for the bot and one every `chat_interval` seconds per chat.
+
+    Sends are spaced evenly (no bursts), so a server that counts any one-second window never
+    sees more than the limit: the broadcast bench expects zero 429s at 30 messages per second.
+    """
+
+    def __init__(self, per_second: float = 30.0, chat_interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / per_second
+        self.chat_interval = chat_interval
+        self.clock = clock
+        self._next_global = 0.0
+        self._next_chat: dict[str, float] = defaultdict(float)
+
+    def reserve(self, chat: str | None) -> float:
+        """Book the next slot; return how long to wait for it."""
+        now = self.clock()
+        slot = max(now, self._next_global)
+        if chat is not None:
+            slot = max(slot, self._next_chat[chat])
+            self._next_chat[chat] = slot + self.chat_interval
+        self._next_global = slot + self.interval
+        return slot - now
+
+    async def wait(self, chat: str | None) -> None:
+        delay = self.reserve(chat)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def forget_idle(self) -> None:
+        now = self.clock()
+        for chat in [c for c, t in self._next_chat.items() if t < now]:
+            del self._next_chat[chat]
+
+
+SendOne = Callable[[str, Reply], Awaitable[None]]  # (chat id, reply); raises DeliveryError
+
+
+async def send_now(send: SendOne, chat: str, replies: Iterable[Reply], attempts: int = 3) -> list[Reply]:
+    """Send direct answers in order, retrying briefly; return what could not be sent.
+
+    What is left goes to the outbox, so an answer is delayed rather than lost.
+    """
+    replies = list(replies)
+    for index, reply in enumerate(replies):
+        if not await _send_with_retries(send, chat, reply, attempts):
+            return replies[index:]
+    return []
+
+
+async def _send_with_retries(send: SendOne, chat: str, reply: Reply, attempts: int) -> bool:
+    """True when sent (or when it never can be: a blocked bot); False to hand it to the outbox."""
+    for attempt in range(attempts):
+        try:
+            await send(chat, reply)
+            return True
+        except RetryLater as exc:
+            if (exc.retry_after or 0) > 5:
+                return False
+            await asyncio.sleep(exc.retry_after or 1)
+        except Transient:
+            await asyncio.sleep(0.2 * 2**attempt)
+        except Permanent:
+            log.info("reply dropped: the chat refuses messages")
+            return True
+    return False
+
+
+class OutboxSender:
+    """Drains the outbox for one channel: paced, in order per chat, marked sent only once the
+    platform accepted it, retried with back-off; resumes after a restart (it's all in the DB)."""
+
+    def __init__(self, app: App, channel: str, send: SendOne, pacer: Pacer | None = None, concurrency: int = 32) -> None:
+        self.app, self.channel, self.send = app, channel, send
+        self.pacer = pacer or Pacer()
+        self.concurrency = concurrency
+
+    async def drain_once(self, limit: int = 500) -> int:
+        """Send what is due now. Returns how many were sent."""
+        from storage import outbox
+
+        async with self.app.db.transaction() as session:
+            due = await outbox.due(session, self.channel, limit=limit, now=self.app.clock())
+            for message in due:
+                session.expunge(message)
+        by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for message in due:
+            by_chat[message.chat_id].append(message)
+        gate = asyncio.Semaphore(self.concurrency)
+        results = await asyncio.gather(*(self._send_chat(gate, chat, messages) for chat, messages in by_chat.items()))
+        self.pacer.forget_idle()
+        return sum(results)
+
+    async def _send_chat(self, gate: asyncio.Semaphore, chat: str, messages: list[OutboxMessage]) -> int:
+        from bot.app import payload_to_reply
+        from storage import outbox
+
+        sent = 0
+        async with gate:
+            for message in messages:
+                assert message.id is not None
+                await self.pacer.wait(chat)
+                try:
+                    await self.send(chat, payload_to_reply(message.payload))
+                except DeliveryError as exc:
+                    async with self.app.db.transaction() as session:
+                        if isinstance(exc, Permanent):
+                            await outbox.mark_failed(session, message.id, type(exc).__name__, now=self.app.clock(), permanent=True)
+                        else:
+                            await outbox.mark_failed(session, message.id, type(exc).__name__, exc.retry_after, now=self.app.clock())
+                    if isinstance(exc, RetryLater) and exc.retry_after:
+                        self.pacer.reserve(None)  # everyone slows down a little after a 429
+                    break  # keep this chat's order: the rest wait for the next round
+                async with self.app.db.transaction() as session:
+                    await outbox.mark_sent(session, message.id, now=self.app.clock())
+                sent += 1
+        return sent
+
+    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Until `stop` is set: drain, then sleep until new messages or `idle` seconds."""
+        while not stop.is_set():
+            try:
+                sent = await self.drain_once()
+            except Exception:
+                log.exception("outbox round failed")
+                sent = 0
+            if sent:
+                continue
+            self.app.outbox_ready.clear()
+            ready = asyncio.ensure_future(self.app.outbox_ready.wait())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({ready, stopping}, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            for task in (ready, stopping):
+                task.cancel()
+
+    async def flush(self, deadline: float = 10.0) -> None:
+        """On shutdown: send what is due, within a deadline."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if not await self.drain_once():
+                return
