@@ -71,8 +71,10 @@ async def start(ctx: Context, form_id: str, intro: str | None = None) -> Replies
 async def resume(ctx: Context, state: FormState, note: str | None = None) -> Replies:
     """Show the question the person was at (after a restart, or when they come back)."""
     spec = REGISTRY[state.form]
-    replies = [Reply(note)] if note else []
-    return replies + present(spec.form, state, engine.current(spec.form, state, field_context(ctx)))
+    shown = present(spec.form, state, engine.current(spec.form, state, field_context(ctx)))
+    if note and shown:  # one message, not two: fewer round trips on a weak connection
+        shown[0] = replace(shown[0], text=f"{note}\n{shown[0].text}")
+    return shown
 
 
 async def request_cancel(ctx: Context, state: FormState) -> Replies:

@@ -29,8 +29,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The applied revision(s), comma-separated when branches are merged in place."""
     async with engine.connect() as connection:
-        return await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        heads = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.parametrize("framework", ["ptb", "aiogram"])
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:  # noqa: ANN001 - the channel tests run on SQLite (PostgreSQL: see the core suite)
+def database_url(tmp_path) -> str:  # the channel tests run on SQLite; the core suite covers PostgreSQL
     return f"sqlite+aiosqlite:///{tmp_path / 'telegram.db'}"
 
 
-async def invite_code(service) -> str:  # noqa: ANN001
+async def invite_code(service) -> str:
     async with service.app.db.transaction() as session:
         invite = await people.create_invite(session, 15, _ban_ho(), now=service.app.clock())
     return invite.code
@@ -100,7 +100,7 @@ async def test_redelivered_update_is_answered_once(settings: Settings, framework
 
 
 async def test_forged_button_gets_a_polite_answer(settings: Settings, framework: str) -> None:
-    async with running_bot(settings, framework) as (api, service):
+    async with running_bot(settings, framework) as (api, _service):
         user = TelegramUser(api, 5004)
         await user.say("/start", expect="Chung Tay")
         before = len(user.received())
@@ -132,7 +132,7 @@ async def test_429_storm_every_message_once_in_order(settings: Settings, framewo
 
 async def test_webhook_refuses_without_the_secret(settings: Settings, framework: str, unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/tg/hook"
-    async with running_bot(settings, framework, webhook_url=url, webhook_listen=f"127.0.0.1:{unused_tcp_port}", webhook_secret="s3cret-value") as (api, service):
+    async with running_bot(settings, framework, webhook_url=url, webhook_listen=f"127.0.0.1:{unused_tcp_port}", webhook_secret="s3cret-value") as (api, _service):
         update = {"update_id": 77, "message": {"message_id": 1, "date": 1_790_000_000, "text": "/trogiup",
                   "chat": {"id": 5005, "type": "private", "first_name": "A"},
                   "from": {"id": 5005, "is_bot": False, "first_name": "A", "language_code": "vi"},
@@ -152,7 +152,7 @@ async def test_webhook_refuses_without_the_secret(settings: Settings, framework:
 
 
 async def test_command_menus_are_published_per_language_and_for_staff(settings: Settings, framework: str) -> None:
-    async with running_bot(settings, framework) as (api, service):
+    async with running_bot(settings, framework) as (api, _service):
         calls = [c for c in api.calls if c.method == "setMyCommands"]
         by_scope = {(c.params.get("language_code"), (c.params.get("scope") or {}).get("type"), (c.params.get("scope") or {}).get("chat_id")): c for c in calls}
         vi = by_scope[(None, "default", None)]
