@@ -12,7 +12,7 @@ import base64
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import i18n, router
@@ -26,6 +26,7 @@ from storage.models import OutboxMessage, Person, utcnow
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 def reply_to_payload(reply: Reply) -> dict[str, Any]:
@@ -105,7 +106,9 @@ class App:
                 log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)
                 return []
             person = await people.get_or_create(session, event.channel, event.user, event.chat)
-            person.last_seen_at = self.clock()
+            now = self.clock()
+            if person.last_seen_at is None or now - person.last_seen_at > LAST_SEEN_RESOLUTION:
+                person.last_seen_at = now  # hourly is enough for "last active", and saves a write
             if event.name and person.display_name is None:
                 person.display_name = event.name[:80]
             chat = await chat_state.load(session, event.channel, event.chat, lock=not self.db.sqlite)

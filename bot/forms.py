@@ -60,9 +60,9 @@ def _save(ctx: Context, state: FormState | None) -> None:
         chat_state.save_form(ctx.chat, state.form, state.to_json())
 
 
-async def start(ctx: Context, form_id: str, intro: str | None = None) -> Replies:
+async def start(ctx: Context, form_id: str, intro: str | None = None, meta: dict[str, Any] | None = None) -> Replies:
     spec = REGISTRY[form_id]
-    turn = engine.start(spec.form, field_context(ctx))
+    turn = engine.start(spec.form, field_context(ctx), meta=meta)
     _save(ctx, turn.state)
     replies = [Reply(intro)] if intro else []
     return replies + present(spec.form, turn.state, turn.outcome)

@@ -28,4 +28,5 @@ def save_form(row: Conversation, form: str | None, state: dict[str, Any] | None)
 
 
 def save_menu(row: Conversation, button_data: list[str]) -> None:
-    row.menu, row.updated_at = list(button_data), utcnow()
+    if row.menu != button_data:  # unchanged: no write
+        row.menu, row.updated_at = list(button_data), utcnow()

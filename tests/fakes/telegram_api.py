@@ -409,6 +409,9 @@ class FakeTelegramAPI:
         self.bot_id = int(token.split(":", 1)[0])
         self.schema = Schema(load_spec(spec_path))
         self.calls: list[Call] = []
+        self._by_chat: dict[int | str, list[Call]] = {}
+        self.listeners: list[Callable[[Call], None]] = []  # told of every recorded call (benches)
+        self.polls_started = 0  # getUpdates requests received (a long poll is recorded at its end)
         self.errors: list[ApiError] = []
         self.warnings: list[ApiError] = []
         self.files: dict[str, bytes] = {}
@@ -476,7 +479,7 @@ class FakeTelegramAPI:
 
     def sent_to(self, chat_id: int | str) -> list[Call]:
         """Messages sent to or edited in one chat, in order."""
-        return [c for c in self.messages if c.chat_id == chat_id]
+        return list(self._by_chat.get(chat_id, ()))
 
     @property
     def pending_updates(self) -> list[int]:
@@ -735,6 +738,7 @@ class FakeTelegramAPI:
         spec = self.schema.method(name)
         method = spec["name"] if spec else name
         polling = method == "getUpdates"
+        self.polls_started += polling
         call = Call(method, {}, time.monotonic())
         self._inflight += int(not polling)
         self._last_activity = time.monotonic()
@@ -768,6 +772,10 @@ class FakeTelegramAPI:
             self._last_activity = time.monotonic()
         call.result = copy.deepcopy(call.result)
         self.calls.append(call)
+        if call.ok and call.method in self._message_methods and call.chat_id is not None:
+            self._by_chat.setdefault(call.chat_id, []).append(call)
+        for listener in self.listeners:
+            listener(call)
         self._notify()
         return web.json_response(body, status=status)
 

@@ -1,0 +1,175 @@
+"""Replay bench: 20,000 updates from 1,000 users doing the report form, through a loopback Bot
+API server, for each framework, beside a bare echo bot of the same framework in the same run.
+
+    .venv/bin/python bench/bench_telegram.py [--users 1000] [--steps 20] [--frameworks ptb,aiogram]
+
+Each simulated person sends an update, waits for the bot's answer, then sends the next (as a
+person does), 1,000 at once. Reported: updates/s, p50/p99 latency from an update being available
+to the first answer, and the bot process's peak RSS. The bot runs as a separate process
+(`python -m bot run`, SQLite file, polling) so its memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+
+from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+from tests.test_report_scenarios import FULL_REPORT  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+class Sampler:
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._task = pid, 0.0, None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_mib(self.pid))
+            await asyncio.sleep(0.2)
+
+    def __enter__(self) -> Sampler:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def wait_ready(api: FakeTelegramAPI, started: float, timeout: float = 60) -> float:
+    """Seconds from process start to its first getUpdates request (its start-up time)."""
+    while time.monotonic() - started < timeout:
+        if api.polls_started:
+            return time.monotonic() - started
+        await asyncio.sleep(0.005)
+    raise TimeoutError("bot did not start polling")
+
+
+async def replay(api: FakeTelegramAPI, scripts: dict[int, list[str]]) -> tuple[float, list[float]]:
+    """Each person waits for the bot's answer before the next message, as people do."""
+    latencies: list[float] = []
+    waiting: dict[int, asyncio.Future[None]] = {}
+
+    def on_call(call: object) -> None:
+        future = waiting.pop(getattr(call, "chat_id", None), None)  # type: ignore[arg-type]
+        if future is not None and getattr(call, "ok", False) and not future.done():
+            future.set_result(None)
+
+    api.listeners.append(on_call)
+
+    async def person(uid: int, script: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for text in script:
+            waiting[uid] = loop.create_future()
+            pushed = time.monotonic()
+            api.push_text(uid, text)
+            await asyncio.wait_for(waiting[uid], timeout=120)
+            latencies.append(time.monotonic() - pushed)
+
+    started = time.monotonic()
+    await asyncio.gather(*(person(uid, script) for uid, script in scripts.items()))
+    return time.monotonic() - started, latencies
+
+
+async def run_one(kind: str, users: int, steps: int, workdir: Path) -> dict[str, float]:
+    async with FakeTelegramAPI(token=TOKEN) as api:
+        env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": api.base_url, "LOG_LEVEL": "WARNING"}
+        if kind.startswith("echo"):
+            command = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), kind.removeprefix("echo-")]
+            scripts = {10_000 + u: [f"tin nhắn {i}" for i in range(steps)] for u in range(users)}
+        else:
+            framework = kind
+            db = workdir / f"{kind}.db"
+            env.update({"BOT_FRAMEWORK": framework, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "DATA_KEY": Fernet.generate_key().decode(), "STAFF_IDS": "1"})
+            codes = await make_invites(env, users)
+            scripts = {10_000 + u: [f"/start {codes[u]}", "/baocao", *FULL_REPORT][:steps] for u in range(users)}
+            command = [sys.executable, "-m", "bot", "run"]
+        launched = time.monotonic()
+        process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        try:
+            startup = await wait_ready(api, launched)
+            with Sampler(process.pid) as sampler:
+                elapsed, latencies = await replay(api, scripts)
+        finally:
+            process.terminate()
+            await process.wait()
+        updates = sum(len(s) for s in scripts.values())
+        latencies.sort()
+        return {
+            "updates": updates,
+            "updates_per_s": updates / elapsed,
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "rss_mib": sampler.peak,
+            "startup_s": startup,
+            "api_errors": len(api.errors),
+        }
+
+
+async def make_invites(env: dict[str, str], n: int) -> list[str]:
+    """Invites made directly in the database (the CLI would start a process per code)."""
+    from bot.app import App
+    from bot.settings import Settings
+    from conversations.parsing import places
+    from storage import people
+
+    settings = Settings(_env_file=None, database_url=env["DATABASE_URL"], data_key=env["DATA_KEY"])
+    app = await App.open(settings)
+    try:
+        async with app.db.transaction() as session:
+            commune = places.search_wards(15, "Bản Hồ")[0].code
+            codes = [(await people.create_invite(session, 15, commune)).code for _ in range(n)]
+    finally:
+        await app.close()
+    return codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--frameworks", default="ptb,aiogram")
+    parser.add_argument("--httpx", action="store_true", help="also run PTB's default httpx echo")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for framework in args.frameworks.split(","):
+            kinds = [f"echo-{framework}", framework] + (["echo-ptb-httpx"] if framework == "ptb" and args.httpx else [])
+            results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp))) for kind in kinds}
+            for kind, r in results.items():
+                rows.append((kind, r))
+            ratio = results[framework]["updates_per_s"] / results[f"echo-{framework}"]["updates_per_s"]
+            rows.append((f"{framework} report/echo", {"ratio": ratio}))
+    print(f"{'run':<24}{'updates':>9}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'start s':>9}{'errors':>8}")
+    for kind, r in rows:
+        if "ratio" in r:
+            print(f"{kind:<24}{'ratio ' + format(r['ratio'], '.2f'):>9}")
+            continue
+        print(f"{kind:<24}{r['updates']:>9.0f}{r['updates_per_s']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['rss_mib']:>9.0f}{r['startup_s']:>9.2f}{r['api_errors']:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
