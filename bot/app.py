@@ -21,7 +21,7 @@ from bot.core import Button, Event, Reply
 from bot.settings import Settings
 from storage import chat_state, crypto, migrate, outbox, people, updates
 from storage.db import Database
-from storage.models import OutboxMessage, Person, utcnow
+from storage.models import Person, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class App:
             router.remember_menu(ctx, replies)
             for reply in ctx.outgoing:
                 assert reply.to is not None and reply.channel is not None
-                outbox.enqueue(session, reply.channel, reply.to, reply_to_payload(reply), kind="alert")
+                outbox.enqueue(session, reply.channel, reply.to, reply_to_payload(reply), kind="alert", now=ctx.now)
                 queued = True
         if queued:
             self.outbox_ready.set()
@@ -129,7 +129,7 @@ class App:
         """Hand messages to the outbox (answers a channel could not deliver now, in order)."""
         async with self.db.transaction() as session:
             for reply in replies:
-                outbox.enqueue(session, channel, chat, reply_to_payload(reply), kind=kind)
+                outbox.enqueue(session, channel, chat, reply_to_payload(reply), kind=kind, now=self.clock())
         self.outbox_ready.set()
 
     async def impersonate(self, channel: str, user: str, role: str) -> Person:
@@ -139,27 +139,3 @@ class App:
             await session.flush()
             session.expunge(person)
             return person
-
-    async def drain_outbox(self, channel: str, send: Callable[[OutboxMessage, Reply], Awaitable[None]], limit: int = 100) -> int:
-        """Send due outbox messages for one channel; each is marked sent only after `send` returned.
-
-        `send` raises to report a failure; the message is then retried later with back-off.
-        """
-        async with self.db.transaction() as session:
-            batch = await outbox.due(session, channel, limit=limit, now=self.clock())
-            for message in batch:
-                session.expunge(message)
-        sent = 0
-        for message in batch:
-            assert message.id is not None
-            try:
-                await send(message, payload_to_reply(message.payload))
-            except Exception as exc:  # the channel says what went wrong; keep it, retry later
-                retry_after = getattr(exc, "retry_after", None)
-                async with self.db.transaction() as session:
-                    await outbox.mark_failed(session, message.id, type(exc).__name__, retry_after, now=self.clock())
-                continue
-            async with self.db.transaction() as session:
-                await outbox.mark_sent(session, message.id, now=self.clock())
-            sent += 1
-        return sent

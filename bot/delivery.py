@@ -162,7 +162,7 @@ class OutboxSender:
         from storage import outbox
 
         async with self.app.db.transaction() as session:
-            due = await outbox.due(session, self.channel, limit=limit, now=self.app.clock())
+            due = await outbox.claim(session, self.channel, limit=limit, now=self.app.clock())
             for message in due:
                 session.expunge(message)
         by_chat: dict[str, list[OutboxMessage]] = defaultdict(list)
@@ -192,11 +192,21 @@ class OutboxSender:
                             await outbox.mark_failed(session, message.id, type(exc).__name__, exc.retry_after, now=self.app.clock())
                     if isinstance(exc, RetryLater) and exc.retry_after:
                         self.pacer.reserve(None)  # everyone slows down a little after a 429
+                    await self._release(messages[messages.index(message) + 1 :])
                     break  # keep this chat's order: the rest wait for the next round
                 async with self.app.db.transaction() as session:
                     await outbox.mark_sent(session, message.id, now=self.app.clock())
                 sent += 1
         return sent
+
+    async def _release(self, messages: list[OutboxMessage]) -> None:
+        """Give back claimed messages not sent this round (their chat hit a failure)."""
+        from storage import outbox
+
+        if not messages:
+            return
+        async with self.app.db.transaction() as session:
+            await outbox.release(session, [m.id for m in messages if m.id is not None], now=self.app.clock())
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Until `stop` is set: drain, then sleep until new messages or `idle` seconds."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,10 +18,46 @@ from storage.models import OutboxMessage, utcnow
 MAX_ATTEMPTS = 12
 
 
-def enqueue(session: AsyncSession, channel: str, chat_id: str, payload: dict[str, Any], kind: str = "notice", batch: int | None = None) -> OutboxMessage:
-    message = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload, kind=kind, batch=batch)
+def enqueue(session: AsyncSession, channel: str, chat_id: str, payload: dict[str, Any], kind: str = "notice",
+            batch: int | None = None, now: datetime | None = None) -> OutboxMessage:
+    now = now or utcnow()
+    message = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload, kind=kind, batch=batch,
+                            next_attempt_at=now, created_at=now)
     session.add(message)
     return message
+
+
+CLAIM_LOCK = 0x0C7A_0B0C  # advisory lock key: claims are serialised across workers (PostgreSQL)
+LEASE = timedelta(seconds=60)
+
+
+async def claim(session: AsyncSession, channel: str, limit: int = 200, now: datetime | None = None) -> list[OutboxMessage]:
+    """Take due messages for sending: several workers can drain one outbox, and still only one
+    sender at a time holds a given chat (its messages go out in order). A claim is a lease: a
+    worker that dies mid-send leaves its messages to be taken again when the lease runs out."""
+    now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=CLAIM_LOCK))  # type: ignore[call-overload]
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    busy = select(table.c.chat_id).where(table.c.channel == channel, table.c.status == "sending", table.c.next_attempt_at > now)
+    takeable = or_(table.c.status == "pending", table.c.status == "sending")
+    candidates = (
+        select(table.c.id)
+        .where(table.c.channel == channel, takeable, table.c.next_attempt_at <= now, table.c.chat_id.not_in(busy))
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    statement = (
+        update(table)
+        .where(table.c.id.in_(candidates), takeable, table.c.next_attempt_at <= now)
+        .values(status="sending", next_attempt_at=now + LEASE)
+        .returning(table.c.id)
+    )
+    ids = [row[0] for row in (await session.exec(statement)).all()]  # type: ignore[call-overload]
+    if not ids:
+        return []
+    rows = await session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id)))
+    return list(rows)
 
 
 async def due(session: AsyncSession, channel: str | None = None, limit: int = 100, now: datetime | None = None) -> list[OutboxMessage]:
@@ -52,6 +88,7 @@ async def mark_failed(session: AsyncSession, message_id: int, error: str, retry_
         return
     message.attempts += 1
     message.last_error = error[:200]
+    message.status = "pending"
     if permanent:
         message.status = "failed"
         return
@@ -61,6 +98,13 @@ async def mark_failed(session: AsyncSession, message_id: int, error: str, retry_
         message.status = "failed"
 
 
+async def release(session: AsyncSession, ids: list[int], now: datetime | None = None) -> None:
+    """Claimed but not attempted: back to pending, due now."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    statement = update(table).where(table.c.id.in_(ids), table.c.status == "sending").values(status="pending", next_attempt_at=now or utcnow())
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
 async def depth(session: AsyncSession) -> int:
-    statement = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+    statement = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).in_(("pending", "sending")))
     return (await session.exec(statement)).one()  # type: ignore[call-overload]

@@ -13,8 +13,8 @@ from typing import TextIO
 
 from bot.app import App
 from bot.core import Event, Reply, render_numbered
+from bot.delivery import OutboxSender, Pacer
 from bot.i18n import _
-from storage.models import OutboxMessage
 
 CHANNEL = "local"
 ROLES = ("collaborator", "donor", "staff")
@@ -27,6 +27,7 @@ def user_id(role: str) -> str:
 class LocalChat:
     def __init__(self, app: App, role: str = "collaborator", out: TextIO = sys.stdout) -> None:
         self.app, self.role, self.out = app, role, out
+        self.sender = OutboxSender(app, CHANNEL, self._deliver, pacer=Pacer(per_second=1e6, chat_interval=0))
 
     async def prepare(self) -> None:
         """Create the three local people, so staff alerts have somewhere to go."""
@@ -57,10 +58,10 @@ class LocalChat:
         me = user_id(self.role)
         for reply in await self.app.handle(Event.from_text(CHANNEL, me, me, line, locale=None)):
             self.show(reply)
-        await self.app.drain_outbox(CHANNEL, self._deliver)
+        await self.sender.drain_once()
 
-    async def _deliver(self, message: OutboxMessage, reply: Reply) -> None:
-        self.show(reply, prefix=f"→ [{message.chat_id}] ")
+    async def _deliver(self, chat: str, reply: Reply) -> None:
+        self.show(reply, prefix=f"→ [{chat}] ")
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
         await self.prepare()

@@ -1,0 +1,87 @@
+"""The outbox: several senders on one database never send a message twice, keep each chat's
+order, give up only on permanent failures, and pick up what a dead sender left."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from datetime import timedelta
+
+from bot.app import App
+from bot.core import Reply
+from bot.delivery import OutboxSender, Pacer, Permanent, RetryLater
+from storage import outbox
+from tests.support import Clock, outbox_messages
+
+FAST = {"per_second": 10_000.0, "chat_interval": 0.0}
+
+
+async def fill(app: App, chats: int, per_chat: int) -> None:
+    async with app.db.transaction() as session:
+        for n in range(per_chat):
+            for chat in range(chats):
+                outbox.enqueue(session, "telegram", f"c{chat}", {"text": f"{chat}:{n}", "buttons": []}, now=app.clock())
+
+
+async def test_two_senders_share_the_work_without_duplicates_and_in_order(app: App) -> None:
+    await fill(app, chats=20, per_chat=10)
+    received: dict[str, list[int]] = collections.defaultdict(list)
+
+    async def send(chat: str, reply: Reply) -> None:
+        await asyncio.sleep(0.001)
+        received[chat].append(int(reply.text.split(":")[1]))
+
+    senders = [OutboxSender(app, "telegram", send, pacer=Pacer(**FAST)) for _ in range(2)]
+    for _ in range(30):
+        if not sum(await asyncio.gather(*(s.drain_once(limit=37) for s in senders))):
+            break
+    assert sorted(received) == sorted(f"c{i}" for i in range(20))
+    assert all(numbers == list(range(10)) for numbers in received.values()), received
+    assert {m.status for m in await outbox_messages(app)} == {"sent"}
+
+
+async def test_retry_after_is_respected_and_permanent_failures_stop(app: App, clock: Clock) -> None:
+    await fill(app, chats=2, per_chat=2)
+    calls: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        calls.append(reply.text)
+        if chat == "c0" and len([c for c in calls if c.startswith("0:")]) == 1:
+            raise RetryLater(30)
+        if chat == "c1":
+            raise Permanent("blocked by the user")
+
+    sender = OutboxSender(app, "telegram", send, pacer=Pacer(**FAST))
+    await sender.drain_once()
+    rows = {m.payload["text"]: m for m in await outbox_messages(app)}
+    assert rows["0:0"].status == "pending" and rows["0:0"].next_attempt_at == clock.now + timedelta(seconds=30)
+    assert rows["0:1"].status == "pending"  # waits behind 0:0: order is kept
+    assert rows["1:0"].status == "failed" and rows["1:1"].status == "pending"
+    clock.now += timedelta(seconds=31)
+    await sender.drain_once()
+    rows = {m.payload["text"]: m for m in await outbox_messages(app)}
+    assert rows["0:0"].status == rows["0:1"].status == "sent"
+    assert calls.count("0:0") == 2 and calls.count("0:1") == 1
+
+
+async def test_a_dead_senders_claim_expires(app: App, clock: Clock) -> None:
+    await fill(app, chats=1, per_chat=1)
+    async with app.db.transaction() as session:
+        assert len(await outbox.claim(session, "telegram", now=clock.now)) == 1  # then the worker dies
+    sent: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append(reply.text)
+
+    sender = OutboxSender(app, "telegram", send, pacer=Pacer(**FAST))
+    assert await sender.drain_once() == 0  # still leased
+    clock.now += outbox.LEASE + timedelta(seconds=1)
+    assert await sender.drain_once() == 1 and sent == ["0:0"]
+
+
+def test_pacer_spaces_sends_evenly() -> None:
+    now = [0.0]
+    pacer = Pacer(per_second=30, chat_interval=1.0, clock=lambda: now[0])
+    waits = [pacer.reserve(f"chat{i}") for i in range(60)]
+    assert waits[0] == 0 and abs(waits[59] - 59 / 30) < 1e-9  # 60 chats: 2 seconds, no burst
+    assert pacer.reserve("chat0") >= 1.0 - 1e-9  # the same chat again: a second after its last
