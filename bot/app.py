@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot import i18n, router
 from bot.context import Context
@@ -26,6 +30,15 @@ from storage.models import Person, utcnow
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DBAPIError, OSError, TimeoutError)
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    """A lost or refused connection, or a locked SQLite file: worth waiting for."""
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower() if exc.orig is not None else ""
+    return any(word in text for word in ("locked", "connection", "terminat", "shutdown", "starting up"))
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
@@ -54,6 +67,7 @@ class App:
         self.settings, self.db, self.clock = settings, db, clock
         self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self.outbox_ready = asyncio.Event()
+        self.db_retry_seconds = 60.0
         # Set by the running channel: download a file a person sent (an imported workbook).
         self.fetch_file: Callable[[str], Awaitable[bytes]] | None = None
 
@@ -90,7 +104,7 @@ class App:
         """Process one event; return the direct replies. Never raises for bad input."""
         async with self._lock(event.channel, event.chat):
             try:
-                return await self._handle(event)
+                return await self._handle_retrying(event)
             except crypto.KeyError_:
                 raise
             except Exception:
@@ -98,6 +112,22 @@ class App:
                 log.exception("handler failed: channel=%s update=%s", event.channel, event.update)
                 with i18n.use(i18n.pick(event.locale, self.settings.default_locale)):
                     return [Reply(i18n._("Xin lỗi, có lỗi khi xử lý tin nhắn này. Câu trả lời vừa rồi chưa được lưu; các câu trước vẫn còn. Hãy gửi lại."))]
+
+    async def _handle_retrying(self, event: Event) -> list[Reply]:
+        """The database gone for a moment (restarting, locked by a backup) delays an update; it
+        does not drop it. Each try is a whole transaction, so a retry never doubles anything."""
+        started = time.monotonic()
+        for attempt in itertools.count():
+            try:
+                return await self._handle(event)
+            except DATABASE_UNAVAILABLE as exc:
+                if isinstance(exc, DBAPIError) and not _unavailable(exc):
+                    raise
+                if time.monotonic() - started > self.db_retry_seconds:
+                    raise
+                log.warning("database unavailable (%s); retrying update %s", type(exc).__name__, event.update)
+                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
 
     async def _handle(self, event: Event) -> list[Reply]:
         queued = False

@@ -14,7 +14,8 @@ from bot.settings import Settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chungtay", description="Chung Tay: child-protection intake and outreach bot.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="start the bot (the channel from BOT_FRAMEWORK; the local chat without BOT_TOKEN)")
+    run = commands.add_parser("run", help="start the bot (the channel from BOT_FRAMEWORK; the local chat without BOT_TOKEN)")
+    run.add_argument("--workers", type=int, default=1, help="webhook mode: this many processes share the load")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal (one message per line when piped)")
     chat.add_argument("--as", dest="role", choices=("collaborator", "donor", "staff"), default="collaborator")
     commands.add_parser("migrate", help="create or upgrade the database schema")
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command in (None, "run"):
+        if getattr(args, "workers", 1) > 1:
+            from bot.workers import supervise
+
+            return asyncio.run(supervise(settings, args.workers))
         from bot.runner import run
 
         return asyncio.run(run(settings))

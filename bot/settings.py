@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
     webhook_secret: SecretStr | None = None
+    worker_index: int = 0  # set by `run --workers N`; worker 0 registers the webhook
     bot_username: str | None = Field(default=None, description="for deep links when known")
     # staff (issue 4)
     coverage_target: float = 0.99  # share of verified children supported, as in the provincial plans

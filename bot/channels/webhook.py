@@ -53,7 +53,7 @@ class WebhookServer:
 
     async def start(self) -> None:
         await self.runner.setup()
-        await web.TCPSite(self.runner, self.host, self.port).start()
+        await web.TCPSite(self.runner, self.host, self.port, reuse_port=True).start()  # several workers, one port
         log.info("webhook listening on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
