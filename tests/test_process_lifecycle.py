@@ -4,54 +4,18 @@ stopped with SIGTERM it finishes what it holds and flushes the outbox, then exit
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support.process import bot_env, cli, start_bot
 from tests.support.telegram import TOKEN, TelegramUser
 from tests.test_report_scenarios import FULL_REPORT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.parametrize("framework", ["ptb", "aiogram"])
-
-
-def bot_env(api: FakeTelegramAPI, tmp_path: Path, framework: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
-    return {
-        **keep,
-        "BOT_TOKEN": TOKEN,
-        "BOT_FRAMEWORK": framework,
-        "BOT_API_BASE_URL": api.base_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "DATA_KEY": (tmp_path / "key").read_text() if (tmp_path / "key").exists() else _new_key(tmp_path),
-        "STAFF_IDS": "9001",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def _new_key(tmp_path: Path) -> str:
-    key = Fernet.generate_key().decode()
-    (tmp_path / "key").write_text(key)
-    return key
-
-
-async def cli(env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, cwd=ROOT, env=env,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
-
-
-async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
 
 async def test_killed_mid_form_resumes_at_the_same_question(tmp_path: Path, framework: str) -> None:

@@ -1,0 +1,129 @@
+"""Kill -9 the bot at random moments while 1,000 people fill the report form; restart it each
+time (20 rounds). Every answer the bot acknowledged is in the database, everyone resumes at the
+right question, and no update is answered twice.
+
+Sizes: SOAK_USERS (1,000) and SOAK_ROUNDS (20); the defaults are the figures we promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.app import App
+from bot.settings import Settings
+from conversations.parsing import places
+from storage import people
+from storage.models import Case
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support.process import bot_env, cli, start_bot
+from tests.support.telegram import TOKEN
+from tests.test_report_scenarios import FULL_REPORT
+
+USERS = int(os.environ.get("SOAK_USERS", "1000"))
+ROUNDS = int(os.environ.get("SOAK_ROUNDS", "20"))
+QUESTION = re.compile(r"^\((\d+)/\d+\)", re.MULTILINE)
+
+
+def next_message(text: str) -> str | None:
+    """What a person answers to the bot's latest message: the answer to the question it asks."""
+    if "Mã hồ sơ" in text:
+        return None
+    if "Kiểm tra lại" in text:
+        return "gửi"
+    match = QUESTION.search(text)
+    if match:
+        return FULL_REPORT[int(match.group(1)) - 1]
+    return "/baocao"  # a welcome, a menu, an apology: ask for the form
+
+
+async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
+    async with FakeTelegramAPI(token=TOKEN) as api:
+        env = bot_env(api, tmp_path, "ptb")
+        await cli(env, "migrate")
+        settings = Settings(_env_file=None, database_url=env["DATABASE_URL"], data_key=env["DATA_KEY"])
+        app = await App.open(settings)
+        commune = places.search_wards(15, "Bản Hồ")[0].code
+        async with app.db.transaction() as session:
+            codes = [(await people.create_invite(session, 15, commune)).code for _ in range(USERS)]
+        await app.close()
+
+        users = list(range(20_000, 20_000 + USERS))
+        pushed: dict[int, list[tuple[float, str]]] = {u: [] for u in users}
+        finished: set[int] = set()
+        arrivals: dict[int, asyncio.Event] = {u: asyncio.Event() for u in users}
+        api.listeners.append(lambda call: arrivals[call.chat_id].set() if call.chat_id in arrivals and call.ok else None)
+
+        async def person(user: int, code: str) -> None:
+            message: str | None = f"/start {code}"
+            while message is not None:
+                seen = len(api.sent_to(user))
+                arrivals[user].clear()
+                pushed[user].append((time.monotonic(), message))
+                api.push_text(user, message)
+                try:
+                    while len(api.sent_to(user)) == seen:
+                        await asyncio.wait_for(arrivals[user].wait(), timeout=20)
+                        arrivals[user].clear()
+                except TimeoutError:  # the bot went quiet (it was killed): look, then carry on
+                    message = "/cuatoi" if message in ("gửi", "/cuatoi") else "/baocao"
+                    continue
+                if message == "/cuatoi":
+                    if "LCA-" in (api.sent_to(user)[-1].text or ""):
+                        break  # the report went through before the bot died
+                    message = "/baocao"
+                    continue
+                await asyncio.sleep(0.05)  # let a two-part answer finish arriving
+                message = next_message(api.sent_to(user)[-1].text or "")
+            finished.add(user)
+
+        bot = await start_bot(env)
+        kills = 0
+
+        async def killer() -> None:
+            nonlocal bot, kills
+            rng = random.Random(20261124)
+            for _ in range(ROUNDS):
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+                if len(finished) == USERS:
+                    return
+                bot.kill()
+                await bot.wait()
+                kills += 1
+                bot = await start_bot(env)
+
+        killing = asyncio.create_task(killer())
+        try:
+            await asyncio.wait_for(asyncio.gather(*(person(u, c) for u, c in zip(users, codes, strict=True))), timeout=900)
+        finally:
+            await killing
+            bot.kill()
+            await bot.wait()
+
+    assert kills >= min(ROUNDS, 5)
+    assert finished == set(users)
+    app = await App.open(settings)
+    try:
+        async with app.db.transaction() as session:
+            cases = list(await session.exec(select(Case)))
+    finally:
+        await app.close()
+    assert len(cases) == USERS  # one case each: no answer was applied twice
+    for case in cases:  # every acknowledged answer is there
+        assert case.personal is not None and case.personal["child_name"] == "Nguyễn Văn An"
+        assert case.groups == ["a", "d"] and case.household == "poor" and case.complete
+    for user in users:  # no update answered twice
+        sends = api.sent_to(user)
+        assert len([c for c in sends if "Mã hồ sơ" in (c.text or "")]) <= 1
+        times = [t for t, _ in pushed[user]] + [float("inf")]
+        for start, end in itertools.pairwise(times):
+            texts = [c.text for c in sends if start <= c.time < end and c.method == "sendMessage"]
+            assert len(texts) == len(set(texts)), (user, texts)
+    assert api.errors == []
