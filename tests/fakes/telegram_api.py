@@ -16,6 +16,7 @@ are recorded in ``FakeTelegramAPI.errors`` so a test can assert the bot never se
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import hashlib
@@ -434,6 +435,9 @@ class FakeTelegramAPI:
         self._faults: dict[str, list[_Fault]] = {}
         self._ratios: dict[str, _Ratio] = {}
         self._delays: dict[str, float] = {}
+        self._flood: tuple[int, float] | None = None
+        self._recent: collections.deque[float] = collections.deque()
+        self._last_to_chat: dict[Any, float] = {}
         self._allowed: frozenset[str] | None = None
         self._webhook_url = ""
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -529,6 +533,25 @@ class FakeTelegramAPI:
         """Fail a deterministic pseudo-random ``ratio`` of the calls to ``method``."""
         self._ratios[self._canon(method)] = _Ratio(ratio, _Fault(status, retry_after),
                                                    random.Random(seed))
+
+    def enforce_limits(self, per_second: int = 30, per_chat_interval: float = 1.0) -> None:
+        """Answer 429 like Telegram's flood control: more than `per_second` messages in any one
+        second, or two messages to one chat closer than `per_chat_interval` seconds."""
+        self._flood = (per_second, per_chat_interval)
+
+    def _enforce_flood_limits(self, method: str, params: dict[str, Any]) -> None:
+        if self._flood is None or method not in self._message_methods:
+            return
+        per_second, interval = self._flood
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        chat = params.get("chat_id")
+        too_fast = chat in self._last_to_chat and now - self._last_to_chat[chat] < interval
+        if len(self._recent) >= per_second or too_fast:
+            raise _ApiFailure(429, "Too Many Requests: retry after 1", parameters={"retry_after": 1}, record=False)
+        self._recent.append(now)
+        self._last_to_chat[chat] = now
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer calls to ``method`` ("*" = any) only after ``seconds``."""
@@ -756,6 +779,7 @@ class FakeTelegramAPI:
                 await self._sleep(wait)
             if fault := self._take_fault(method):
                 await self._apply_fault(fault)
+            self._enforce_flood_limits(method, call.params)
             call.result = await self._dispatch(method, spec, call.params, request)
             body: dict[str, Any] = {"ok": True, "result": call.result}
             status = 200
