@@ -32,13 +32,45 @@ TOKEN = "123456:BENCH-token"
 
 
 def rss_mib(pid: int) -> float:
+    """RSS of a process and its children (the workers of `run --workers N`)."""
+    total = 0.0
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+                total += int(line.split()[1]) / 1024
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except FileNotFoundError:
-        pass
-    return 0.0
+        return total
+    return total + sum(rss_mib(int(child)) for child in children)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def fresh_database(kind: str, sqlite_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{sqlite_path}"
+    from tests.support import postgres
+
+    base = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    name = f"bench_{int(time.time() * 1000) % 10**9}"
+    await postgres.create_database(base, name)
+    return postgres.with_database(base, name)
+
+
+async def wait_webhook(api: FakeTelegramAPI, started: float, timeout: float = 60) -> float:
+    """Seconds until the webhook is registered (worker 0 is up)."""
+    while time.monotonic() - started < timeout:
+        if any(c.method == "setWebhook" for c in api.calls):
+            await asyncio.sleep(1.0)  # the other workers finish starting
+            return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise TimeoutError("no webhook registered")
 
 
 class Sampler:
@@ -94,23 +126,27 @@ async def replay(api: FakeTelegramAPI, scripts: dict[int, list[str]]) -> tuple[f
     return time.monotonic() - started, latencies
 
 
-async def run_one(kind: str, users: int, steps: int, workdir: Path) -> dict[str, float]:
+async def run_one(kind: str, users: int, steps: int, workdir: Path, database: str = "sqlite", workers: int = 1) -> dict[str, float]:
     async with FakeTelegramAPI(token=TOKEN) as api:
         env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": api.base_url, "LOG_LEVEL": "WARNING"}
         if kind.startswith("echo"):
+            workers = 1  # the echo baseline is one polling process
             command = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), kind.removeprefix("echo-")]
             scripts = {10_000 + u: [f"tin nhắn {i}" for i in range(steps)] for u in range(users)}
         else:
             framework = kind
-            db = workdir / f"{kind}.db"
-            env.update({"BOT_FRAMEWORK": framework, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "DATA_KEY": Fernet.generate_key().decode(), "STAFF_IDS": "1"})
+            url = await fresh_database(database, workdir / f"{kind}.db")
+            env.update({"BOT_FRAMEWORK": framework, "DATABASE_URL": url, "DATA_KEY": Fernet.generate_key().decode(), "STAFF_IDS": "1"})
+            if workers > 1:
+                port = free_port()
+                env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}/tg", "WEBHOOK_LISTEN": f"127.0.0.1:{port}", "WEBHOOK_SECRET": "bench-secret"})
             codes = await make_invites(env, users)
             scripts = {10_000 + u: [f"/start {codes[u]}", "/baocao", *FULL_REPORT][:steps] for u in range(users)}
-            command = [sys.executable, "-m", "bot", "run"]
+            command = [sys.executable, "-m", "bot", "run", "--workers", str(workers)]
         launched = time.monotonic()
         process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
-            startup = await wait_ready(api, launched)
+            startup = await (wait_ready(api, launched) if workers == 1 else wait_webhook(api, launched))
             with Sampler(process.pid) as sampler:
                 elapsed, latencies = await replay(api, scripts)
         finally:
@@ -153,12 +189,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--frameworks", default="ptb,aiogram")
     parser.add_argument("--httpx", action="store_true", help="also run PTB's default httpx echo")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="webhook workers (needs --database postgres)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for framework in args.frameworks.split(","):
             kinds = [f"echo-{framework}", framework] + (["echo-ptb-httpx"] if framework == "ptb" and args.httpx else [])
-            results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp))) for kind in kinds}
+            results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp), args.database, args.workers)) for kind in kinds}
             for kind, r in results.items():
                 rows.append((kind, r))
             ratio = results[framework]["updates_per_s"] / results[f"echo-{framework}"]["updates_per_s"]

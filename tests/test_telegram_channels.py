@@ -148,6 +148,7 @@ async def test_webhook_refuses_without_the_secret(settings: Settings, framework:
             async with http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz") as response:
                 assert response.status == 200 and (await response.json())["database"] == "ok"
         assert any(c.method == "setWebhook" and c.params.get("secret_token") == "s3cret-value" for c in api.calls)
+        await TelegramUser(api, 5006).say("/trogiup", expect="Các lệnh")  # Telegram posts it, with the secret
         assert TOKEN not in url
 
 

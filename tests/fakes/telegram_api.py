@@ -440,6 +440,10 @@ class FakeTelegramAPI:
         self._last_to_chat: dict[Any, float] = {}
         self._allowed: frozenset[str] | None = None
         self._webhook_url = ""
+        self._webhook_secret: str | None = None
+        self._webhook_gate = asyncio.Semaphore(40)
+        self._deliveries: set[asyncio.Future[None]] = set()
+        self._http: Any = None
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._poll_gen = 0
         self._inflight = 0
@@ -467,6 +471,10 @@ class FakeTelegramAPI:
     async def __aexit__(self, *exc: object) -> None:
         self._closing.set()
         self._notify()
+        for task in list(self._deliveries):
+            task.cancel()
+        if self._http is not None:
+            await self._http.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -603,6 +611,10 @@ class FakeTelegramAPI:
         allowed = self._allowed is None and pending.kind not in _DEFAULT_EXCLUDED_UPDATES
         if allowed or (self._allowed is not None and pending.kind in self._allowed):
             self._queue.append(pending)
+            if self._webhook_url:
+                task = asyncio.ensure_future(self._post_update(pending))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
         else:  # like Telegram, which does not even create updates the bot did not ask for
             self.warnings.append(ApiError("push_raw", f"{pending.kind} update "
                                           f"{update['update_id']} dropped: not in allowed_updates"))
@@ -904,9 +916,35 @@ class FakeTelegramAPI:
 
     def _m_setWebhook(self, p: dict[str, Any]) -> bool:
         self._webhook_url = p["url"]
+        self._webhook_secret = p.get("secret_token")
+        self._webhook_gate = asyncio.Semaphore(int(p.get("max_connections") or 40))
         if p.get("drop_pending_updates"):
             self._queue.clear()
+        for pending in [q for q in self._queue if not q.delivered]:
+            self._deliveries.add(asyncio.ensure_future(self._post_update(pending)))
         return True
+
+    async def _post_update(self, pending: _Pending) -> None:
+        """Deliver one update to the webhook as Telegram does: POST, retried until a 2xx."""
+        import aiohttp
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self._webhook_secret} if self._webhook_secret else {}
+        for attempt in range(50):
+            if not self._webhook_url or self._closing.is_set():
+                return
+            try:
+                async with self._webhook_gate:
+                    if self._http is None or self._http.closed:
+                        self._http = aiohttp.ClientSession()
+                    async with self._http.post(self._webhook_url, json=pending.update, headers=headers) as response:
+                        if 200 <= response.status < 300:
+                            pending.delivered = True
+                            self._queue = [q for q in self._queue if q is not pending]
+                            self._notify()
+                            return
+            except (aiohttp.ClientError, OSError):
+                pass
+            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
     def _m_deleteWebhook(self, p: dict[str, Any]) -> bool:
         self._webhook_url = ""
