@@ -83,7 +83,8 @@ def _cut_point(line: str, limit: int) -> int:
 class Pacer:
     """At most `per_second` sends for the bot and one every `chat_interval` seconds per chat.
 
-    Sends are spaced evenly (no bursts), so a server that counts any one-second window never
+    Spacing is measured from the previous send's actual start, so a stalled event loop delays
+    sends but never releases a burst of them: a server that counts any one-second window never
     sees more than the limit. Telegram allows 30 a second; we pace at 29 because requests do not
     arrive exactly as spaced (network jitter squeezed 31 into a second in the bench at 30).
     """
@@ -92,28 +93,30 @@ class Pacer:
         self.interval = 1.0 / per_second
         self.chat_interval = chat_interval
         self.clock = clock
-        self._next_global = 0.0
-        self._next_chat: dict[str, float] = defaultdict(float)
-
-    def reserve(self, chat: str | None) -> float:
-        """Book the next slot; return how long to wait for it."""
-        now = self.clock()
-        slot = max(now, self._next_global)
-        if chat is not None:
-            slot = max(slot, self._next_chat[chat])
-            self._next_chat[chat] = slot + self.chat_interval
-        self._next_global = slot + self.interval
-        return slot - now
+        self._last = float("-inf")
+        self._chat_next: dict[str, float] = {}
+        self._gate = asyncio.Lock()
 
     async def wait(self, chat: str | None) -> None:
-        delay = self.reserve(chat)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Return when this send may start. A chat's own interval is waited out before queueing
+        for the global gate, so one busy chat never holds up the others."""
+        if chat is not None and (ahead := self._chat_next.get(chat, 0.0) - self.clock()) > 0:
+            await asyncio.sleep(ahead)
+        async with self._gate:
+            if (ahead := self._last + self.interval - self.clock()) > 0:
+                await asyncio.sleep(ahead)
+            self._last = self.clock()
+        if chat is not None:
+            self._chat_next[chat] = self._last + self.chat_interval
+
+    def back_off(self, seconds: float) -> None:
+        """After a 429: nobody sends for a moment."""
+        self._last = max(self._last, self.clock() + seconds - self.interval)
 
     def forget_idle(self) -> None:
         now = self.clock()
-        for chat in [c for c, t in self._next_chat.items() if t < now]:
-            del self._next_chat[chat]
+        for chat in [c for c, t in self._chat_next.items() if t < now]:
+            del self._chat_next[chat]
 
 
 SendOne = Callable[[str, Reply], Awaitable[None]]  # (chat id, reply); raises DeliveryError
@@ -192,7 +195,7 @@ class OutboxSender:
                         else:
                             await outbox.mark_failed(session, message.id, type(exc).__name__, exc.retry_after, now=self.app.clock())
                     if isinstance(exc, RetryLater) and exc.retry_after:
-                        self.pacer.reserve(None)  # everyone slows down a little after a 429
+                        self.pacer.back_off(min(exc.retry_after, 5.0))
                     await self._release(messages[messages.index(message) + 1 :])
                     break  # keep this chat's order: the rest wait for the next round
                 async with self.app.db.transaction() as session:

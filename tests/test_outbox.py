@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
+import time
 from datetime import timedelta
 
 from bot.app import App
@@ -79,9 +81,22 @@ async def test_a_dead_senders_claim_expires(app: App, clock: Clock) -> None:
     assert await sender.drain_once() == 1 and sent == ["0:0"]
 
 
-def test_pacer_spaces_sends_evenly() -> None:
-    now = [0.0]
-    pacer = Pacer(per_second=30, chat_interval=1.0, clock=lambda: now[0])
-    waits = [pacer.reserve(f"chat{i}") for i in range(60)]
-    assert waits[0] == 0 and abs(waits[59] - 59 / 30) < 1e-9  # 60 chats: 2 seconds, no burst
-    assert pacer.reserve("chat0") >= 1.0 - 1e-9  # the same chat again: a second after its last
+async def test_pacer_spaces_sends_and_a_stall_releases_no_burst() -> None:
+    pacer = Pacer(per_second=100, chat_interval=0.2)
+    starts: list[float] = []
+
+    async def send(chat: str) -> None:
+        await pacer.wait(chat)
+        starts.append(time.monotonic())
+
+    await asyncio.gather(*(send(f"chat{i}") for i in range(30)))
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.01 - 0.002  # 100 a second, evenly
+    time.sleep(0.1)  # the event loop stalls (a blocking call, a busy machine)
+    starts.clear()
+    await asyncio.gather(*(send(f"other{i}") for i in range(10)))
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.01 - 0.002  # no catch-up burst
+    began = time.monotonic()
+    await pacer.wait("chat0")  # the same chat again waits its own interval
+    await pacer.wait("chat0")
+    assert time.monotonic() - began >= 0.2 - 0.01
