@@ -15,8 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from cryptography.fernet import Fernet
 
 from bot.app import App, reply_to_payload
@@ -26,36 +24,59 @@ from bot.delivery import OutboxSender
 from bot.service import make_adapter
 from bot.settings import Settings
 from storage import outbox
-from tests.fakes.telegram_api import FakeTelegramAPI
 
+ROOT = Path(__file__).resolve().parent.parent  # the fake Bot API runs from the repository (tests/)
 TOKEN = "123456:BENCH-token"
 
 
 async def main(messages: int) -> None:
+    """The Bot API server runs in its own process, so its clock is not the sender's event loop."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.fakes.telegram_api", str(port), TOKEN, "--enforce",
+                                                  cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    assert server.stdout is not None
+    base_url = (await server.stdout.readline()).decode().strip()
+    try:
+        await run(messages, base_url)
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run(messages: int, base_url: str) -> None:
+    import aiohttp
+
     with tempfile.TemporaryDirectory() as tmp:
-        async with FakeTelegramAPI(token=TOKEN) as api:
-            api.enforce_limits(per_second=30, per_chat_interval=1.0)
-            settings = Settings(_env_file=None, bot_token=TOKEN, bot_api_base_url=api.base_url, bot_framework="ptb",
-                                database_url=f"sqlite+aiosqlite:///{tmp}/outbox.db", data_key=Fernet.generate_key().decode())
-            app = await App.open(settings)
-            adapter = make_adapter(settings)
-            await adapter.start()
-            channel = TelegramChannel(app, adapter.client)
-            payload = reply_to_payload(Reply("Thông báo: tháng này có 12 nhu cầu mới ở Lào Cai. Gõ /nhucau để xem."))
-            async with app.db.transaction() as session:
-                for n in range(messages):
-                    outbox.enqueue(session, "telegram", str(100_000 + n), payload, kind="broadcast", batch=1)
-            sender = OutboxSender(app, "telegram", channel.send)
-            started = time.monotonic()
-            sent = 0
-            while sent < messages:
-                sent += await sender.drain_once(limit=500)
-            elapsed = time.monotonic() - started
-            floor = messages / 30
-            too_many = sum(1 for c in api.calls if c.status == 429)
-            print(f"messages {messages}  elapsed {elapsed:.1f} s  floor {floor:.1f} s  over floor {100 * (elapsed / floor - 1):.2f}%  429s {too_many}")
-            await adapter.stop()
-            await app.close()
+        settings = Settings(_env_file=None, bot_token=TOKEN, bot_api_base_url=base_url, bot_framework="ptb",
+                            database_url=f"sqlite+aiosqlite:///{tmp}/outbox.db", data_key=Fernet.generate_key().decode())
+        app = await App.open(settings)
+        adapter = make_adapter(settings)
+        await adapter.start()
+        channel = TelegramChannel(app, adapter.client)
+        payload = reply_to_payload(Reply("Thông báo: tháng này có 12 nhu cầu mới ở Lào Cai. Gõ /nhucau để xem."))
+        async with app.db.transaction() as session:
+            for n in range(messages):
+                outbox.enqueue(session, "telegram", str(100_000 + n), payload, kind="broadcast", batch=1)
+        sender = OutboxSender(app, "telegram", channel.send)
+        started = time.monotonic()
+        sent = 0
+        while sent < messages:
+            sent += await sender.drain_once(limit=500)
+        elapsed = time.monotonic() - started
+        floor = messages / 30
+        async with aiohttp.ClientSession() as http, http.get(f"{base_url}/__stats") as response:
+            too_many = (await response.json())["statuses"].get("429", 0)
+        print(f"messages {messages}  elapsed {elapsed:.1f} s  floor {floor:.1f} s  over floor {100 * (elapsed / floor - 1):.2f}%  429s {too_many}")
+        await adapter.stop()
+        await app.close()
 
 
 if __name__ == "__main__":

@@ -399,13 +399,23 @@ def _unique_id(file_id: str) -> str:
     return "AQAD" + hashlib.sha1(file_id.encode()).hexdigest()[:12]
 
 
+async def serve_forever(port: int, token: str, enforce: bool) -> None:
+    """`python -m tests.fakes.telegram_api PORT TOKEN [--enforce]`: the server in its own process."""
+    async with FakeTelegramAPI(token=token, port=port) as api:
+        if enforce:
+            api.enforce_limits()
+        print(api.base_url, flush=True)
+        await asyncio.Event().wait()
+
+
 class FakeTelegramAPI:
     """An aiohttp Bot API server validating against api.json; use as an async context manager."""
 
     def __init__(self, token: str = "123:ABC", *, spec_path: Path = API_JSON,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, port: int = 0) -> None:
         """``clock`` gives the Unix time used for message dates (e.g. a test's fake clock)."""
         self.token = token
+        self.port = port
         self.clock = clock
         self.bot_id = int(token.split(":", 1)[0])
         self.schema = Schema(load_spec(spec_path))
@@ -460,10 +470,11 @@ class FakeTelegramAPI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        app.router.add_get("/__stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         await web.SockSite(self._runner, sock).start()
         self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         return self
@@ -815,6 +826,11 @@ class FakeTelegramAPI:
         self._notify()
         return web.json_response(body, status=status)
 
+    async def _stats(self, _request: web.Request) -> web.Response:
+        """For benches that run the server in another process: what it saw."""
+        statuses = collections.Counter(str(c.status) for c in self.calls)
+        return web.json_response({"calls": len(self.calls), "statuses": statuses, "errors": len(self.errors)})
+
     async def _apply_fault(self, fault: _Fault) -> None:
         if fault.status == "timeout":
             await self._sleep(75 if fault.delay is None else fault.delay)
@@ -1092,3 +1108,9 @@ class FakeTelegramAPI:
         msg.clear()
         msg.update(new, edit_date=self._now())
         return copy.deepcopy(msg)
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(serve_forever(int(sys.argv[1]), sys.argv[2], "--enforce" in sys.argv))
