@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import itertools
 import time
 from datetime import timedelta
 
@@ -81,6 +80,10 @@ async def test_a_dead_senders_claim_expires(app: App, clock: Clock) -> None:
     assert await sender.drain_once() == 1 and sent == ["0:0"]
 
 
+def most_in_any_window(starts: list[float], window: float) -> int:
+    return max(sum(1 for t in starts if s <= t < s + window) for s in starts)
+
+
 async def test_pacer_spaces_sends_and_a_stall_releases_no_burst() -> None:
     pacer = Pacer(per_second=100, chat_interval=0.2)
     starts: list[float] = []
@@ -89,13 +92,13 @@ async def test_pacer_spaces_sends_and_a_stall_releases_no_burst() -> None:
         await pacer.wait(chat)
         starts.append(time.monotonic())
 
-    await asyncio.gather(*(send(f"chat{i}") for i in range(30)))
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.01 - 0.002  # 100 a second, evenly
+    await asyncio.gather(*(send(f"chat{i}") for i in range(60)))
+    assert most_in_any_window(starts, 0.1) <= 12  # 100 a second: 10 per 0.1 s, a slot of slack
+    assert starts[-1] - starts[0] >= 0.55
     time.sleep(0.1)  # the event loop stalls (a blocking call, a busy machine)
     starts.clear()
-    await asyncio.gather(*(send(f"other{i}") for i in range(10)))
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.01 - 0.002  # no catch-up burst
+    await asyncio.gather(*(send(f"other{i}") for i in range(30)))
+    assert most_in_any_window(starts, 0.1) <= 12  # no catch-up burst after the stall
     began = time.monotonic()
     await pacer.wait("chat0")  # the same chat again waits its own interval
     await pacer.wait("chat0")
