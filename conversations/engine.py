@@ -307,7 +307,7 @@ def _on_summary(form: Form, state: FormState, inp: Input, ctx: Context) -> Turn:
             return Turn(new, _ask(form, new, ctx))
         error = (N_("Không có mục số {n}. Hãy gõ số từ 1 đến {total}."), {"n": number, "total": len(items)})
         return Turn(state, replace(_summary(form, state, ctx), error=error, picking=picking))
-    hint = N_("Hãy gõ số của mục cần sửa.") if picking else N_("Hãy bấm «Gửi báo cáo», hoặc gõ «gửi»; để sửa, gõ «sửa» và số mục, ví dụ: sửa 3.")
+    hint = N_("Hãy gõ số của mục cần sửa.") if picking else N_("Hãy bấm «Gửi», hoặc gõ «gửi»; để sửa, gõ «sửa» và số mục, ví dụ: sửa 3.")
     return Turn(state, replace(_summary(form, state, ctx), error=(hint, {}), picking=picking))
 
 

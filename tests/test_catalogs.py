@@ -53,7 +53,8 @@ async def test_an_english_speaking_donor_reads_english(app: App) -> None:
     visitor = Chat(app, user="31337", locale="en-GB")
     await visitor.send("/trogiup")
     assert "/ngonngu" in visitor.text
-    assert not re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệịỉĩọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", visitor.text.lower()), visitor.text
+    shown = visitor.text.replace(app.settings.org_name, "ORG")  # a name is a name in any language
+    assert not re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệịỉĩọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", shown.lower()), shown
 
 
 def test_money_and_dates_follow_the_locale() -> None:
