@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import bot.ops  # noqa: F401 - registers /nhap and the retention job
 from bot import commands, forms
 from bot.context import Context
 from bot.core import Reply, numbered_options
@@ -46,6 +47,11 @@ async def dispatch(ctx: Context) -> Replies:
 
     if state is not None:
         return await forms.answer(ctx, state)
+
+    if event.document is not None and ctx.person.role == "staff":  # a list sent without "/nhap"
+        entry = commands.lookup("nhap")
+        if entry is not None:
+            return await run_command(ctx, entry)
 
     if event.button is not None and event.button.startswith("m:"):
         command, *args = event.button[2:].split(":")

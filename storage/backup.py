@@ -251,7 +251,7 @@ def libpq(url: str) -> tuple[str, dict[str, str]]:
     """A libpq connection string for pg_dump/psql and the environment that carries the password
     (never on the command line, where `ps` shows it to every user)."""
     parsed: URL = make_url(url)
-    dsn = parsed.set(drivername="postgresql", password=None, query={})
+    dsn = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port, database=parsed.database)
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)

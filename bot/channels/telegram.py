@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from bot import commands, i18n
@@ -82,7 +82,11 @@ def event_from_update(update: dict[str, Any]) -> Event | None:
         return Event(CHANNEL, user_id, chat_id, photo=message["photo"][-1]["file_id"], **common)
     if "document" in message:
         document = message["document"]
-        return Event(CHANNEL, user_id, chat_id, document=(document["file_id"], document.get("file_name") or "file"), **common)
+        attached = (document["file_id"], document.get("file_name") or "file")
+        caption = (message.get("caption") or "").strip()
+        if caption.startswith("/"):  # a file sent with a command as its caption: "/nhap"
+            return replace(Event.from_text(CHANNEL, user_id, chat_id, caption, **common), document=attached)
+        return Event(CHANNEL, user_id, chat_id, document=attached, **common)
     if "location" in message:
         location = message["location"]
         return Event(CHANNEL, user_id, chat_id, location=(location["latitude"], location["longitude"]), **common)
