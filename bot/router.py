@@ -42,7 +42,7 @@ async def dispatch(ctx: Context) -> Replies:
             return replies + (await forms.resume(ctx, state) if state else [common.menu(ctx)])
         replies = await run_command(ctx, entry)
         if state is not None and forms.open_state(ctx) is not None and event.command not in RESUMING_COMMANDS:
-            replies += await forms.resume(ctx, state, note=_("Tiếp tục báo cáo đang dở:"))
+            replies += await forms.resume(ctx, state, note=_("Tiếp tục phần đang dở:"))
         return replies
 
     if state is not None:

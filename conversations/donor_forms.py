@@ -4,6 +4,9 @@ Data only, like report.py. A form that needs facts from outside (what a need sti
 pledge promised) gets them as hidden answers whose ids start with "_": no step has such an id, so
 they are never asked, shown in a summary or returned as answers, but fields and conditions can
 read them. The router glue (bot/roles/donor.py) puts them in when it opens the form.
+
+`personal=True` marks the donor's own data here (their name, phone, message): kept encrypted and
+never logged, shown back only to that donor and to staff.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from conversations.engine import Form, Step, Trigger
-from conversations.fields import Choice, Context, Field, Money, Number, Option, Text, Value
+from conversations.fields import Choice, Context, Field, Money, Number, Option, Phone, Text, Value
 from conversations.i18n import N_
 from conversations.parsing import places
 from conversations.parsing.errors import ParseError
@@ -25,6 +28,7 @@ from conversations.parsing.text import fold
 CAP = "_cap"  # VND a need still lacks when the pledge form opens; absent: help in kind only
 EXPECTED = "_expected"  # VND a money pledge promised (receipt form)
 PLEDGE_KIND = "_kind"  # "money" | "goods" (receipt form)
+ASK_PHONE = "_ask_phone"  # no bank account configured: staff will call about the transfer
 
 CAPPED = "capped"  # trigger: the donor offered more than the need still lacks
 
@@ -36,6 +40,18 @@ YESTERDAY_WORDS = frozenset({"hom qua", "yesterday", "qua"})
 
 LANGUAGE_OPTIONS = (Option("vi", N_("Tiếng Việt")), Option("en", N_("English")))
 PLEDGE_KINDS = (Option("money", N_("Tiền (chuyển khoản)")), Option("goods", N_("Hiện vật")))
+
+
+_ENGLISH_UNITS = ((re.compile(r"(?<=\d)\s*(?:millions?|mil|mn|m)\b", re.IGNORECASE), " trieu"),
+                  (re.compile(r"(?<=\d)\s*(?:thousands?|thou)\b", re.IGNORECASE), "k"),
+                  (re.compile(r"(?<=\d)\s*(?:billions?|bn)\b", re.IGNORECASE), " ty"))
+
+
+def read_money(text: str, maximum: int) -> int:
+    """parse_money, also for donors who write English units: "2 million", "1.5m", "500 thousand"."""
+    for pattern, unit in _ENGLISH_UNITS:
+        text = pattern.sub(unit, text)
+    return parse_money(text, maximum=maximum)
 
 
 def is_anonymous(name: str | None) -> bool:
@@ -58,7 +74,7 @@ class PledgeMoney(Money):
             raise ParseError(N_("Nhu cầu này vừa được cam kết đủ. Gõ /huy rồi /nhucau để chọn một nhu cầu khác."))
         if fold(text).strip(" .!") in ALL_WORDS:
             return {"amount": cap, "asked": cap}
-        asked = parse_money(text, maximum=self.maximum)
+        asked = read_money(text, self.maximum)
         return {"amount": min(asked, cap), "asked": asked}
 
     def hint(self) -> str:
@@ -78,7 +94,7 @@ class ReceivedMoney(Money):
         expected = answers.get(EXPECTED)
         if expected and fold(text).strip(" .!") in ALL_WORDS:
             return int(expected)
-        return parse_money(text, maximum=self.maximum)
+        return read_money(text, self.maximum)
 
     def hint(self) -> str:
         return N_("Hãy gõ số tiền đã nhận, ví dụ: 500k; hoặc «đủ» nếu nhận đúng số đã cam kết.")
@@ -190,9 +206,13 @@ PLEDGE_FORM = Form(
              label=N_("Số tiền"), when=_money, then=Trigger(CAPPED, when=lambda v: v["asked"] > v["amount"])),
         Step("goods", Text(max_len=120),
              prompt=N_("Bạn muốn ủng hộ hiện vật gì? Ví dụ: vở và bút, áo ấm, gạo."),
-             label=N_("Hiện vật"), when=_goods, personal=True),
+             label=N_("Hiện vật"), when=_goods),
         Step("quantity", Number(minimum=1, maximum=100_000),
              prompt=N_("Số lượng bao nhiêu? Chỉ gõ số, ví dụ: 10."), label=N_("Số lượng"), when=_goods),
+        Step("phone", Phone(),
+             prompt=N_("Số điện thoại để cán bộ liên hệ (chỉ cán bộ thấy, không bắt buộc)? Gõ «bỏ qua» nếu không muốn."),
+             label=N_("Điện thoại liên hệ"), optional=True, personal=True,
+             when=lambda a: _goods(a) or (_money(a) and bool(a.get(ASK_PHONE)))),
         Step("message", Text(max_len=300),
              prompt=N_("Lời nhắn tới gia đình trẻ (không bắt buộc). Cán bộ sẽ đọc trước khi chuyển; đừng ghi số điện thoại hay địa chỉ. Gõ «bỏ qua» nếu không có."),
              label=N_("Lời nhắn"), optional=True, personal=True),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, and_, exists, func, or_
+from sqlalchemy import Column, ForeignKey, Integer, String, and_, exists, or_
 from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,7 +35,7 @@ SEXES = ("male", "female")
 DONOR_NEEDS = ("health", "nutrition", "education", "housing", "clothing", "play", "other")
 # Law on Children, Art. 10, groups never shown to donors, even as a label (DOMAIN.md).
 SENSITIVE_GROUPS = frozenset({"dd", "e", "g", "i", "k", "l", "m"})
-LISTED_STATUSES = ("new", "verified", "in_support")  # still open: donors can still help
+LISTED_STATUSES = ("new", "verified", "in_support", "supported")  # published and not closed: donors can still help
 WITHDRAWN_STATUSES = ("rejected", "duplicate")  # never counted as published
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -125,7 +125,12 @@ def sex_of(case: Case) -> str:
 
 
 def is_published(case: Case) -> bool:
-    return case.published_at is not None and case.donor_consent == "yes" and case.status not in WITHDRAWN_STATUSES
+    return case.published_at is not None and shareable(case)
+
+
+def shareable(case: Case) -> bool:
+    """The child's representative agreed to share the needs, and the case was not withdrawn."""
+    return case.donor_consent == "yes" and case.status not in WITHDRAWN_STATUSES
 
 
 def card_need(need: Need) -> CardNeed:
@@ -134,10 +139,15 @@ def card_need(need: Need) -> CardNeed:
     return CardNeed(need.id, need.kind, need.amount, need.pledged, need.received, open_)
 
 
-def donor_card(case: Case, needs: Iterable[Need], *, code: str, commune_visible: bool, today: date) -> DonorCard | None:
+def donor_card(case: Case, needs: Iterable[Need], *, code: str, commune_visible: bool, today: date,
+               listed_only: bool = True) -> DonorCard | None:
     """The card for one published case, or None when it must not reach a donor at all
-    (not published, no consent, withdrawn, an adult, or no need a donor may see)."""
-    if not is_published(case) or case.published_at is None:
+    (not published, no consent, withdrawn or closed, an adult, or no need a donor may see).
+
+    `listed_only=False` describes a case its donors already funded after it left the list
+    (closed cases are unpublished), for their thank-you; consent is still required.
+    """
+    if not shareable(case) or (listed_only and (case.published_at is None or case.status not in LISTED_STATUSES)):
         return None
     band = band_of(case, today)
     if band is None:
@@ -147,7 +157,7 @@ def donor_card(case: Case, needs: Iterable[Need], *, code: str, commune_visible:
         return None
     commune = case.commune_code if commune_visible and case.commune_code is not None else None
     return DonorCard(code=code, sex=sex_of(case), age_band=band, province_code=case.province_code,
-                     commune_code=commune, needs=shown, published_at=case.published_at)
+                     commune_code=commune, needs=shown, published_at=case.published_at or case.updated_at)
 
 
 # ---- donor-facing codes -------------------------------------------------------------------------
@@ -185,7 +195,7 @@ async def codes_for(session: AsyncSession, case_ids: Sequence[int]) -> dict[int,
         if not missing:
             break
         statement = insert(session, DonorCode).values([{"case_id": i, "code": new_code()} for i in sorted(missing)])
-        await session.execute(statement.on_conflict_do_nothing())
+        await session.exec(statement.on_conflict_do_nothing())  # type: ignore[call-overload]
     return found
 
 
@@ -235,7 +245,7 @@ async def listed(session: AsyncSession, *, today: date, kind: str | None = None,
         statement = statement.where(col(Case.province_code) == province)
     statement = statement.order_by(col(Case.priority).desc(), col(Case.published_at), col(Case.id))
     out: list[Listed] = []
-    for row in (await session.execute(statement)).all():
+    for row in (await session.exec(statement)).all():
         row_band = _light_band(row, today)
         if row_band is None or (band is not None and row_band != band):
             continue
@@ -266,7 +276,7 @@ async def commune_visibility(session: AsyncSession, cases: Sequence[Case], today
                         col(Case.created_at), col(Case.province_code))
                  .where(*_published(), col(Case.status).not_in(WITHDRAWN_STATUSES), col(Case.commune_code).in_(communes)))
     counts: dict[tuple[int, str, str | None], int] = {}
-    for row in (await session.execute(statement)).all():
+    for row in (await session.exec(statement)).all():
         key = (row.commune_code, row.sex if row.sex in SEXES else "unknown", _light_band(row, today))
         counts[key] = counts.get(key, 0) + 1
     return {
@@ -318,9 +328,4 @@ async def published_since(session: AsyncSession, since: datetime | None, provinc
     if provinces:
         statement = statement.where(col(Case.province_code).in_(list(provinces)))
     statement = statement.order_by(col(Case.priority).desc(), col(Case.published_at), col(Case.id))
-    return [row.id for row in (await session.execute(statement)).all() if _light_band(row, today) is not None]
-
-
-async def count_published(session: AsyncSession) -> int:
-    statement = select(func.count()).select_from(Case).where(*_published(), col(Case.status).in_(LISTED_STATUSES))
-    return int((await session.execute(statement)).scalar_one())
+    return [row.id for row in (await session.exec(statement)).all() if _light_band(row, today) is not None]

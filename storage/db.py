@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+_holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
 
 
 def is_sqlite(url: str) -> bool:
@@ -104,8 +107,14 @@ class Database:
             async with self._sessions() as session, session.begin():
                 yield session
             return
+        if _holding_writer.get():
+            raise RuntimeError("nested transaction on SQLite: it would wait for itself; pass the session down instead")
         async with self._sqlite_writer, self._sessions() as session, session.begin():
-            yield session
+            token = _holding_writer.set(True)
+            try:
+                yield session
+            finally:
+                _holding_writer.reset(token)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

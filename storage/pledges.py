@@ -50,6 +50,7 @@ class Pledge(SQLModel, table=True):
     amount: int | None = Field(default=None, sa_column=Column(BigInteger))  # money: VND promised
     goods: str | None = Field(default=None, sa_column=Column(EncryptedText()))  # the donor's words: encrypted
     quantity: int | None = None
+    contact: str | None = Field(default=None, sa_column=Column(EncryptedText()))  # donor's phone, for staff only
     message: str | None = Field(default=None, sa_column=Column(EncryptedText()))  # to the family, read by staff first
     message_status: str = Field(default="none", sa_column=Column(String(10), nullable=False))
     status: str = Field(default="pending", sa_column=Column(String(10), nullable=False))
@@ -77,7 +78,7 @@ async def reserve(session: AsyncSession, need_id: int, amount: int) -> bool:
         .returning(col(Need.pledged))
         .execution_options(synchronize_session=False)
     )
-    claimed = (await session.execute(statement)).first() is not None
+    claimed = (await session.exec(statement)).first() is not None  # type: ignore[call-overload]
     if claimed:
         await refresh_need(session, need_id)
     return claimed
@@ -91,7 +92,7 @@ async def _shift(session: AsyncSession, need_id: int, *, pledged: int = 0, recei
         .values(pledged=case((new_pledged < 0, 0), else_=new_pledged), received=col(Need.received) + received)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(statement)
+    await session.exec(statement)  # type: ignore[call-overload]
     await refresh_need(session, need_id)
 
 
@@ -130,7 +131,7 @@ async def by_ref(session: AsyncSession, ref: str) -> Pledge | None:
 
 async def create(session: AsyncSession, *, donor_id: int, case_id: int, need_id: int, kind: str,
                  amount: int | None = None, goods: str | None = None, quantity: int | None = None,
-                 message: str | None = None, now: datetime | None = None) -> Pledge:
+                 contact: str | None = None, message: str | None = None, now: datetime | None = None) -> Pledge:
     """Record a pledge. Money must already be reserved with `reserve` in the same transaction."""
     if kind not in KINDS:
         raise ValueError(f"unknown pledge kind {kind!r}")
@@ -141,7 +142,7 @@ async def create(session: AsyncSession, *, donor_id: int, case_id: int, need_id:
     while await by_ref(session, ref) is not None:  # 32^6 codes: a clash is rare, never silent
         ref = new_ref()
     pledge = Pledge(ref=ref, donor_id=donor_id, case_id=case_id, need_id=need_id, kind=kind,
-                    amount=amount if kind == "money" else None, goods=goods, quantity=quantity,
+                    amount=amount if kind == "money" else None, goods=goods, quantity=quantity, contact=contact,
                     message=message or None, message_status="pending" if message else "none",
                     created_at=now, updated_at=now)
     session.add(pledge)

@@ -137,8 +137,12 @@ async def cancel_report(ctx: Context, state: FormState) -> Replies:
     return [Reply(_("Đã hủy báo cáo. Không có gì được lưu. Gõ /baocao khi cần báo cáo lại."))]
 
 
-@command("cuatoi", "mine", roles={"collaborator", "staff"}, description=N_("Các báo cáo của tôi"))
+@command("cuatoi", "mine", roles={"collaborator", "staff", "donor"}, description=N_("Các báo cáo của tôi"))
 async def my_cases(ctx: Context) -> Replies:
+    if ctx.person.role == "donor":  # a donor's "mine" is their pledges
+        from bot.roles.donor import donor_pledges
+
+        return await donor_pledges(ctx)
     if not can_report(ctx):
         return []
     assert ctx.person.id is not None

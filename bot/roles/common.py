@@ -6,6 +6,7 @@ from bot import i18n
 from bot.commands import command
 from bot.context import Context
 from bot.core import Button, Reply
+from bot.donors import menu as donor_menu
 from bot.forms import Replies
 from bot.i18n import N_, _, t
 from conversations.parsing import places
@@ -25,8 +26,9 @@ def menu(ctx: Context) -> Reply:
         text = t(N_("Chung Tay · {org}. Bạn là cán bộ. Chọn việc cần làm:"), org=ctx.settings.org_name)
     elif role == "collaborator":
         text = _("Chung Tay. Bạn là cộng tác viên bảo vệ trẻ em. Chọn việc cần làm:")
-    else:
-        text = t(N_("Chung Tay kết nối nhà hảo tâm với trẻ em có hoàn cảnh đặc biệt, do {org} điều phối. Phần dành cho nhà hảo tâm sắp ra mắt. Nếu bạn là cộng tác viên, hãy mở đường link mời mà cán bộ gửi cho bạn."), org=ctx.settings.org_name)
+    else:  # guests and donors (issue 5): bot/donors/menu.py
+        text = donor_menu.text(ctx)
+        rows += donor_menu.rows(ctx)
     rows += [(Button(_("❓ Trợ giúp"), "m:trogiup"), Button(_("🌐 Ngôn ngữ"), "m:ngonngu"))]
     return Reply(text, buttons=tuple(rows))
 
@@ -35,6 +37,8 @@ def help_text(ctx: Context) -> Reply:
     lines = [_("Các lệnh:")]
     if ctx.person.role in ("collaborator", "staff"):
         lines += [_("/baocao — báo cáo một trẻ em cần bảo vệ"), _("/cuatoi — các báo cáo của bạn"), _("/huy — dừng báo cáo đang điền")]
+    else:  # guests and donors (issue 5)
+        lines += donor_menu.help_lines(ctx)
     lines += [_("/ngonngu — đổi ngôn ngữ (Tiếng Việt / English)"), _("/start — về menu chính")]
     lines.append(_("Trong một câu hỏi: gõ số thứ tự hoặc tên lựa chọn (không dấu cũng được); gõ «quay lại» để sửa câu trước, «bỏ qua» cho câu không bắt buộc."))
     lines.append(t(N_("Trẻ đang gặp nguy hiểm: gọi ngay {hotline} (miễn phí, 24/7) hoặc {police}."), hotline=ctx.settings.hotline, police=ctx.settings.police))

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=True),
         sa.Column("goods", storage.crypto.EncryptedText(), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=True),
+        sa.Column("contact", storage.crypto.EncryptedText(), nullable=True),
         sa.Column("message", storage.crypto.EncryptedText(), nullable=True),
         sa.Column("message_status", sa.String(length=10), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
