@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Column, ForeignKey, Integer, func, or_, update
+from sqlalchemy.orm import defer
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from storage import audit, support
 from storage.crypto import EncryptedText
 from storage.deadlines import is_overdue, plan_deadline
 from storage.models import Case, CaseEvent, Person, UTCDateTime, utcnow
-from storage.priority import priority_score
+from storage.sql import insert
 
 RISKS = ("high", "medium", "low")  # Cao / Trung bình / Thấp (Decree 56/2017, form Mẫu 06)
 CONSENTS = ("yes", "no", "not_asked")
@@ -40,6 +41,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "rejected": frozenset(),
     "duplicate": frozenset(),
 }
+
+
+# Lists never need the encrypted document: not decrypting it is faster and reads nothing personal.
+NO_PERSONAL = defer(Case.personal)  # type: ignore[arg-type]
 
 
 class NotAllowed(ValueError):
@@ -113,8 +118,9 @@ def _move(session: AsyncSession, case: Case, to_status: str, kind: str, actor_id
         raise NotAllowed(f"status:{before}->{to_status}")
     case.status, case.updated_at = to_status, now
     _event(session, case, kind, actor_id, now, note=note, to_status=to_status, from_status=before)
-    detail = f"{before}->{to_status}" + (f": {note}" if note else "")
-    audit.record(session, "status", actor_id=actor_id, case_id=case.id, detail=detail, now=now)
+    # Free text (a reason, a plan) stays in the case event, which erasure empties; the
+    # append-only audit log keeps only what changed.
+    audit.record(session, "status", actor_id=actor_id, case_id=case.id, detail=f"{before}->{to_status}", now=now)
 
 
 def _require_status(case: Case, allowed: Collection[str]) -> None:
@@ -177,7 +183,7 @@ async def record_handled(session: AsyncSession, case: Case, note: str, *, actor_
         raise NotAllowed("already_handled")
     row.handled_at = now
     _event(session, case, "handled", actor_id, now, note=note)
-    audit.record(session, "handled", actor_id=actor_id, case_id=case.id, detail=note, now=now)
+    audit.record(session, "handled", actor_id=actor_id, case_id=case.id, now=now)
 
 
 async def set_risk(session: AsyncSession, case: Case, risk: str, *, actor_id: int | None, now: datetime) -> None:
@@ -208,13 +214,7 @@ async def adjust_priority(session: AsyncSession, case: Case, score: int, reason:
         parts = [*parts, [ADJUST_PART, score - base]]
     case.priority, case.priority_parts, case.updated_at = score, parts, now
     _event(session, case, "priority", actor_id, now, note=f"{before}->{score}: {reason}")
-    audit.record(session, "priority", actor_id=actor_id, case_id=case.id, detail=f"{before}->{score}: {reason}", now=now)
-
-
-def rescore(case: Case, needs: Collection[str]) -> int:
-    """The rubric again from the case's countable answers (used by tests and after edits)."""
-    return priority_score(danger=case.danger, groups=case.groups, age_years=case.age_years,
-                          household=case.household, needs=needs).total
+    audit.record(session, "priority", actor_id=actor_id, case_id=case.id, detail=f"{before}->{score}", now=now)
 
 
 async def set_consent(session: AsyncSession, case: Case, consent: str, *, actor_id: int | None, now: datetime) -> bool:
@@ -344,7 +344,7 @@ async def queue(session: AsyncSession, *, offset: int = 0, limit: int = 5) -> tu
     statement = (
         select(Case).where(where)
         .order_by(col(Case.danger).desc(), col(Case.priority).desc(), col(Case.created_at), col(Case.id))
-        .offset(offset).limit(limit)
+        .offset(offset).limit(limit).options(NO_PERSONAL)
     )
     return list(await session.exec(statement)), int(total)
 
@@ -382,13 +382,13 @@ async def overdue(session: AsyncSession, now: datetime, *, soon: timedelta = tim
     verified cases without a support plan 5 working days on. Most late first."""
     horizon = now + soon
     emergencies = await session.exec(
-        select(Case).where(_emergency_open(), col(Case.respond_by) < horizon).order_by(col(Case.respond_by)).limit(limit)
+        select(Case).where(_emergency_open(), col(Case.respond_by) < horizon).order_by(col(Case.respond_by)).limit(limit).options(NO_PERSONAL)
     )
     items = [Overdue(c, "emergency", c.respond_by) for c in emergencies if c.respond_by is not None]
     plans = await session.exec(
         select(Case, CaseTrack.plan_due).join(CaseTrack, col(CaseTrack.case_id) == col(Case.id))
         .where(col(CaseTrack.plan_at).is_(None), col(CaseTrack.plan_due) < horizon, col(Case.status) == "verified")
-        .order_by(col(CaseTrack.plan_due)).limit(limit)
+        .order_by(col(CaseTrack.plan_due)).limit(limit).options(NO_PERSONAL)
     )
     items += [Overdue(c, "plan", due) for c, due in plans if due is not None]
     return sorted(items, key=lambda o: o.deadline)
@@ -403,9 +403,10 @@ async def count_overdue(session: AsyncSession, now: datetime) -> tuple[int, int]
     emergencies = (await session.exec(
         select(func.count()).select_from(Case).where(_emergency_open(), col(Case.respond_by) < now)
     )).one()
+    verified = select(Case.id).where(col(Case.status) == "verified")  # from the status index, no case rows read
     plans = (await session.exec(
-        select(func.count()).select_from(CaseTrack).join(Case, col(CaseTrack.case_id) == col(Case.id))
-        .where(col(CaseTrack.plan_at).is_(None), col(CaseTrack.plan_due) < now, col(Case.status) == "verified")
+        select(func.count()).select_from(CaseTrack)
+        .where(col(CaseTrack.plan_at).is_(None), col(CaseTrack.plan_due) < now, col(CaseTrack.case_id).in_(verified))
     )).one()
     return int(emergencies), int(plans)
 
@@ -413,32 +414,54 @@ async def count_overdue(session: AsyncSession, now: datetime) -> tuple[int, int]
 # ---- re-checks (rà soát) ---------------------------------------------------------------------
 
 
-async def due_rechecks(session: AsyncSession, now: datetime, *, every: timedelta, remind_again: timedelta = timedelta(days=7)) -> list[tuple[Person, list[Case]]]:
+@dataclass(frozen=True)
+class DueCase:
+    """What a re-check reminder needs of a case (no personal data, no full row)."""
+
+    id: int
+    code: str
+    province_code: int
+    commune_code: int | None
+    created_at: datetime
+    reporter_id: int
+
+
+async def due_rechecks(session: AsyncSession, now: datetime, *, every: timedelta, remind_again: timedelta = timedelta(days=7),
+                       limit: int = 5_000, per_reporter: int = 24) -> list[tuple[Person, list[DueCase]]]:
     """Open cases whose reporter (an active collaborator) has not re-checked them for `every`,
-    grouped by reporter; a case already reminded is reminded again only after `remind_again`."""
+    longest-unchecked first, grouped by reporter. A case already reminded is reminded again
+    only after `remind_again`. At most `limit` cases a run and `per_reporter` per person: a
+    backlog (after an import, say) is spread over the following days instead of one flood."""
     last_check = func.coalesce(CaseTrack.checked_at, Case.created_at)
     statement = (
-        select(Case, Person).join(Person, col(Person.id) == col(Case.reporter_id))
+        select(Case.id, Case.code, Case.province_code, Case.commune_code, Case.created_at, Case.reporter_id)
+        .join(Person, col(Person.id) == col(Case.reporter_id))
         .outerjoin(CaseTrack, col(CaseTrack.case_id) == col(Case.id))
         .where(
             col(Case.status).in_(RECHECK_STATUSES), col(Person.role) == "collaborator", col(Person.active),
-            last_check <= now - every,
+            col(Case.created_at) <= now - every, last_check <= now - every,
             or_(col(CaseTrack.reminded_at).is_(None), col(CaseTrack.reminded_at) <= now - remind_again,
                 col(CaseTrack.reminded_at) < last_check),
         )
-        .order_by(col(Person.id), col(Case.created_at))
+        .order_by(last_check, col(Case.id)).limit(limit)
     )
-    grouped: dict[int, tuple[Person, list[Case]]] = {}
-    for case, person in await session.exec(statement):
-        assert person.id is not None
-        grouped.setdefault(person.id, (person, []))[1].append(case)
-    return list(grouped.values())
+    grouped: dict[int, list[DueCase]] = {}
+    for row in await session.exec(statement):
+        due = DueCase(*row)
+        mine = grouped.setdefault(due.reporter_id, [])
+        if len(mine) < per_reporter:
+            mine.append(due)
+    reporters = {p.id: p for p in await session.exec(select(Person).where(col(Person.id).in_(list(grouped))))}
+    return [(reporters[rid], sorted(found, key=lambda d: d.created_at)) for rid, found in sorted(grouped.items())]
 
 
-async def mark_reminded(session: AsyncSession, cases: Sequence[Case], now: datetime) -> None:
-    for case in cases:
-        assert case.id is not None
-        (await track(session, case.id)).reminded_at = now
+async def mark_reminded(session: AsyncSession, case_ids: Sequence[int], now: datetime) -> None:
+    """One statement per 500 cases, whether or not they have a process row yet."""
+    for start in range(0, len(case_ids), 500):
+        values = [{"case_id": i, "reminded_at": now} for i in case_ids[start : start + 500]]
+        statement = insert(session, CaseTrack).values(values)
+        statement = statement.on_conflict_do_update(index_elements=["case_id"], set_={"reminded_at": statement.excluded.reminded_at})
+        await session.exec(statement)
 
 
 async def record_recheck(session: AsyncSession, case: Case, *, actor_id: int | None, now: datetime, change: str | None = None) -> None:

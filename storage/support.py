@@ -134,7 +134,7 @@ async def queue(session: AsyncSession, row: Broadcast, payloads: Iterable[tuple[
         raise ValueError(f"broadcast {row.id} is {row.status}")
     total = 0
     for person, payload in payloads:
-        outbox.enqueue(session, person.channel, person.chat_id, payload, kind=BROADCAST_KIND, batch=row.id)
+        outbox.enqueue(session, person.channel, person.chat_id, payload, kind=BROADCAST_KIND, batch=row.id, now=now)
         total += 1
     row.status, row.total, row.queued_at = "queued", total, now
     audit.record(session, "broadcast", actor_id=actor_id, detail=f"{row.id} {row.audience} {total}", now=now)
@@ -146,7 +146,7 @@ class Progress:
     total: int
     sent: int
     failed: int
-    pending: int
+    pending: int  # waiting, or being sent right now
     cancelled: int
 
     @property
@@ -162,7 +162,7 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     )
     counts = {status: int(n) for status, n in await session.exec(statement)}
     return Progress(total=sum(counts.values()), sent=counts.get("sent", 0), failed=counts.get("failed", 0),
-                    pending=counts.get("pending", 0), cancelled=counts.get("cancelled", 0))
+                    pending=counts.get("pending", 0) + counts.get("sending", 0), cancelled=counts.get("cancelled", 0))
 
 
 async def cancel(session: AsyncSession, row: Broadcast, *, actor_id: int | None, now: datetime) -> int:
