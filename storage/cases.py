@@ -104,9 +104,11 @@ async def by_code(session: AsyncSession, code: str) -> Case | None:
     return (await session.exec(select(Case).where(Case.code == code.strip().upper()))).first()
 
 
-async def of_reporter(session: AsyncSession, person_id: int, limit: int = 20) -> list[Case]:
+async def of_reporter(session: AsyncSession, person_id: int | list[int], limit: int = 20) -> list[Case]:
+    """Cases reported by a person (or by any of their linked accounts)."""
+    ids = person_id if isinstance(person_id, list) else [person_id]
     statement = (
-        select(Case).where(Case.reporter_id == person_id)
+        select(Case).where(col(Case.reporter_id).in_(ids))
         .order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(limit)
     )
     return list(await session.exec(statement))

@@ -554,7 +554,6 @@ async def test_whoami_gives_the_staff_ids_entry(app: App) -> None:
     assert "zalo:6ede9afa66b88fe6d6a9" in on_zalo.text and "STAFF_IDS" in on_zalo.text
 
 
-@pytest.mark.xfail(strict=True, reason="needs bot/roles/collaborator.py to list the cases of linked accounts (storage.links.same_person)")
 async def test_my_cases_lists_the_reports_of_both_accounts(app: App, collaborator: Chat) -> None:
     await collaborator.send("/baocao")
     await collaborator.answers(*FULL_REPORT, "gửi")

@@ -21,7 +21,7 @@ from conversations.engine import FormState
 from conversations.parsing import places
 from conversations.parsing.age import Birth
 from conversations.report import EMERGENCY, REPORT_FORM
-from storage import cases, people
+from storage import cases, links, people
 from storage.cases import CaseData
 from storage.models import Case
 from storage.priority import Priority
@@ -146,7 +146,7 @@ async def my_cases(ctx: Context) -> Replies:
     if not can_report(ctx):
         return []
     assert ctx.person.id is not None
-    mine = await cases.of_reporter(ctx.session, ctx.person.id)
+    mine = await cases.of_reporter(ctx.session, await links.same_person(ctx.session, ctx.person.id))
     if not mine:
         return [Reply(_("Bạn chưa gửi báo cáo nào. Gõ /baocao để báo cáo một trẻ em cần bảo vệ."))]
     lines = [t(N_("Báo cáo của bạn ({n} gần nhất):"), n=len(mine))]
