@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import i18n
+from bot import commands, i18n
 from bot.commands import command
 from bot.context import Context
 from bot.core import Button, Reply
@@ -39,6 +39,10 @@ def help_text(ctx: Context) -> Reply:
         lines += [_("/baocao — báo cáo một trẻ em cần bảo vệ"), _("/cuatoi — các báo cáo của bạn"), _("/huy — dừng báo cáo đang điền")]
     else:  # guests and donors (issue 5)
         lines += donor_menu.help_lines(ctx)
+    if ctx.person.role == "staff":  # every staff command, from the registry, with its description
+        shown = {"baocao", "cuatoi", "huy", "ngonngu", "start", "trogiup"}
+        lines.append(_("Lệnh của cán bộ:"))
+        lines += [f"/{c.name} — {_(c.description or c.name)}" for c in commands.for_role("staff") if c.name not in shown and "staff" in c.roles and "collaborator" not in c.roles]
     lines += [_("/ngonngu — đổi ngôn ngữ (Tiếng Việt / English)"), _("/start — về menu chính")]
     lines.append(_("Trong một câu hỏi: gõ số thứ tự hoặc tên lựa chọn (không dấu cũng được); gõ «quay lại» để sửa câu trước, «bỏ qua» cho câu không bắt buộc."))
     lines.append(t(N_("Trẻ đang gặp nguy hiểm: gọi ngay {hotline} (miễn phí, 24/7) hoặc {police}."), hotline=ctx.settings.hotline, police=ctx.settings.police))
