@@ -9,6 +9,7 @@ from bot.core import Button, Reply
 from bot.donors import menu as donor_menu
 from bot.forms import Replies
 from bot.i18n import N_, _, t
+from bot.staff import menu as staff_menu
 from conversations.parsing import places
 from storage import people
 
@@ -23,6 +24,7 @@ def menu(ctx: Context) -> Reply:
             (Button(_("📋 Báo cáo của tôi"), "m:cuatoi"),),
         ]
     if role == "staff":
+        rows = staff_menu.rows(ctx) + rows
         text = t(N_("Chung Tay · {org}. Bạn là cán bộ. Chọn việc cần làm:"), org=ctx.settings.org_name)
     elif role == "collaborator":
         text = _("Chung Tay. Bạn là cộng tác viên bảo vệ trẻ em. Chọn việc cần làm:")
