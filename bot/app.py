@@ -89,8 +89,9 @@ class App:
         if not self.settings.staff_id_list:
             return
         async with self.db.transaction() as session:
-            for user_id in self.settings.staff_id_list:
-                await people.set_role(session, "telegram", user_id, "staff")
+            for entry in self.settings.staff_id_list:  # "123" is Telegram; "zalo:abc" is Zalo
+                channel, _sep, user_id = entry.rpartition(":")
+                await people.set_role(session, channel or "telegram", user_id, "staff")
 
     def _lock(self, channel: str, chat: str) -> asyncio.Lock:
         key = (channel, chat)

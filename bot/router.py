@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import bot.ops  # noqa: F401 - registers /nhap and the retention job
 from bot import commands, forms
+from bot.channels import zalo  # noqa: F401 - registers /lienket and /id
 from bot.context import Context
 from bot.core import Reply, numbered_options
 from bot.forms import Replies
