@@ -23,7 +23,7 @@ from bot import i18n, router
 from bot.context import Context
 from bot.core import Button, Event, Reply
 from bot.settings import Settings
-from storage import chat_state, crypto, migrate, outbox, people, updates
+from storage import crypto, migrate, outbox, people
 from storage.db import Database
 from storage.models import Person, utcnow
 
@@ -132,25 +132,25 @@ class App:
 
     async def _handle(self, event: Event) -> list[Reply]:
         queued = False
-        async with self.db.transaction() as session:
-            if event.update is not None and not await updates.first_time(session, event.channel, event.update):
+        async with self.db.unit() as unit:
+            if event.update is not None and not await unit.first_time(event.channel, event.update):
                 log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)
                 return []
-            person = await people.get_or_create(session, event.channel, event.user, event.chat)
+            person = await unit.person(event.channel, event.user, event.chat)
             now = self.clock()
             if person.last_seen_at is None or now - person.last_seen_at > LAST_SEEN_RESOLUTION:
                 person.last_seen_at = now  # hourly is enough for "last active", and saves a write
             if event.name and person.display_name is None:
                 person.display_name = event.name[:80]
-            chat = await chat_state.load(session, event.channel, event.chat, lock=not self.db.sqlite)
+            chat = await unit.conversation(event.channel, event.chat, lock=not self.db.sqlite)
             lang = person.locale or i18n.pick(event.locale, self.settings.default_locale)
-            ctx = Context(app=self, session=session, event=event, person=person, chat=chat, now=self.clock(), lang=lang)
+            ctx = Context(app=self, unit=unit, event=event, person=person, chat=chat, now=now, lang=lang)
             with i18n.use(lang):
                 replies = await router.dispatch(ctx)
             router.remember_menu(ctx, replies)
             for reply in ctx.outgoing:
                 assert reply.to is not None and reply.channel is not None
-                outbox.enqueue(session, reply.channel, reply.to, reply_to_payload(reply), kind="alert", now=ctx.now)
+                outbox.enqueue(ctx.session, reply.channel, reply.to, reply_to_payload(reply), kind="alert", now=ctx.now)
                 queued = True
         if queued:
             self.outbox_ready.set()

@@ -1,4 +1,7 @@
-"""What a handler gets: the event, who sent it, their chat state, one open transaction."""
+"""What a handler gets: the event, who sent it, their chat state, one open transaction.
+
+`ctx.session` is an ORM session on the update's transaction, made the first time a handler asks
+for it (most updates, answers to a form, never need one: see storage/unit.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import i18n
 from bot.core import Event, Reply
 from storage.models import Conversation, Person
+from storage.unit import Unit
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -19,13 +23,17 @@ if TYPE_CHECKING:
 @dataclass
 class Context:
     app: App
-    session: AsyncSession
+    unit: Unit
     event: Event
     person: Person
     chat: Conversation
     now: datetime
     lang: str
     outgoing: list[Reply] = field(default_factory=list)  # to other people, via the outbox
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.unit.session
 
     @property
     def settings(self):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
-from bot.core import Reply
+from bot.core import Reply, numbered_options
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -176,6 +176,14 @@ class OutboxSender:
         self.app, self.channel, self.send = app, channel, send
         self.pacer = pacer or Pacer()
         self.concurrency = concurrency
+        # Checked before every message, not once a round: a round can hold hundreds of messages
+        # for one chat (1 a second), and shutdown must not wait for all of them.
+        self._stop: asyncio.Event | None = None
+        self._deadline: float | None = None
+
+    def _should_stop(self) -> bool:
+        return (self._stop is not None and self._stop.is_set()) or (
+            self._deadline is not None and time.monotonic() >= self._deadline)
 
     async def drain_once(self, limit: int = 500) -> int:
         """Send what is due now. Returns how many were sent."""
@@ -195,15 +203,19 @@ class OutboxSender:
 
     async def _send_chat(self, gate: asyncio.Semaphore, chat: str, messages: list[OutboxMessage]) -> int:
         from bot.app import payload_to_reply
-        from storage import outbox
+        from storage import chat_state, outbox
 
         sent = 0
         async with gate:
-            for message in messages:
+            for index, message in enumerate(messages):
                 assert message.id is not None
+                if self._should_stop():  # shutting down: the rest go back, for the next start
+                    await self._release(messages[index:])
+                    break
                 await self.pacer.wait(chat)
+                reply = payload_to_reply(message.payload)
                 try:
-                    await self.send(chat, payload_to_reply(message.payload))
+                    await self.send(chat, reply)
                 except DeliveryError as exc:
                     async with self.app.db.transaction() as session:
                         if isinstance(exc, Permanent):
@@ -212,10 +224,13 @@ class OutboxSender:
                             await outbox.mark_failed(session, message.id, type(exc).__name__, exc.retry_after, now=self.app.clock())
                     if isinstance(exc, RetryLater) and exc.retry_after:
                         self.pacer.back_off(min(exc.retry_after, 5.0))
-                    await self._release(messages[messages.index(message) + 1 :])
+                    await self._release(messages[index + 1 :])
                     break  # keep this chat's order: the rest wait for the next round
                 async with self.app.db.transaction() as session:
                     await outbox.mark_sent(session, message.id, now=self.app.clock())
+                    options = numbered_options(reply)
+                    if options:
+                        await chat_state.remember_menu(session, self.channel, chat, [b.data for b in options])
                 sent += 1
         return sent
 
@@ -230,6 +245,7 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Until `stop` is set: drain, then sleep until new messages or `idle` seconds."""
+        self._stop = stop
         while not stop.is_set():
             try:
                 sent = await self.drain_once()
@@ -248,6 +264,10 @@ class OutboxSender:
     async def flush(self, deadline: float = 10.0) -> None:
         """On shutdown: send what is due, within a deadline."""
         end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if not await self.drain_once():
-                return
+        self._stop, self._deadline = None, end
+        try:
+            while time.monotonic() < end:
+                if not await self.drain_once():
+                    return
+        finally:
+            self._deadline = None

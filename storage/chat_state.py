@@ -30,3 +30,9 @@ def save_form(row: Conversation, form: str | None, state: dict[str, Any] | None)
 def save_menu(row: Conversation, button_data: list[str]) -> None:
     if row.menu != button_data:  # unchanged: no write
         row.menu, row.updated_at = list(button_data), utcnow()
+
+
+async def remember_menu(session: AsyncSession, channel: str, chat_id: str, button_data: list[str]) -> None:
+    """A message sent later (a reminder, a notice) showed numbered options: a number typed next
+    means one of them, not one of the last answer's."""
+    save_menu(await load(session, channel, chat_id), button_data)

@@ -24,10 +24,23 @@ class KeyError_(RuntimeError):
 
 _ring: MultiFernet | None = None
 
+# Tokens this process wrote or read lately, with their plain text: a chat's form state is written
+# by one update and read by the next, and decrypting it again cost a tenth of an update. Bounded,
+# in memory only, cleared when the keys change; nothing here is ever written anywhere.
+RECENT_LIMIT = 2048
+_recent: dict[str, str] = {}
+
+
+def _remember(token: str, text: str) -> None:
+    if len(_recent) >= RECENT_LIMIT:
+        del _recent[next(iter(_recent))]  # oldest first
+    _recent[token] = text
+
 
 def configure(keys: Sequence[str | bytes]) -> None:
     """Install the key ring. The first key encrypts; all of them decrypt."""
     global _ring
+    _recent.clear()
     if not keys:
         raise KeyError_("no data key configured")
     try:
@@ -43,14 +56,21 @@ def ring() -> MultiFernet:
 
 
 def encrypt(text: str) -> str:
-    return ring().encrypt(text.encode()).decode()
+    token = ring().encrypt(text.encode()).decode()
+    _remember(token, text)
+    return token
 
 
 def decrypt(token: str) -> str:
+    text = _recent.get(token)
+    if text is not None:
+        return text
     try:
-        return ring().decrypt(token.encode()).decode()
+        text = ring().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise KeyError_("a personal field cannot be decrypted with the configured DATA_KEY") from exc
+    _remember(token, text)
+    return text
 
 
 def load_or_create_key_file(path: Path) -> str:

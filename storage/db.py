@@ -16,8 +16,15 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.unit import DriverStatements, SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
 
@@ -95,10 +102,13 @@ class Database:
         # SQLite has one writer at a time; letting connections race for it makes them sleep in
         # SQLite's busy handler (up to 100 ms a try). Queue them here instead, in order.
         self._sqlite_writer = asyncio.Lock() if is_sqlite(url) else None
+        self._codecs = codecs_for(self.engine.dialect)
+        self._update_conn: AsyncConnection | None = None  # SQLite: one connection for updates
+        self._update_raw: sqlite3.Connection | None = None
 
     @property
     def sqlite(self) -> bool:
-        return is_sqlite(self.url)
+        return self._sqlite_writer is not None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -116,5 +126,54 @@ class Database:
             finally:
                 _holding_writer.reset(token)
 
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """The transaction of one update (storage/unit.py): plain SQL for what every update
+        does, an ORM session on the same transaction when a handler asks for one."""
+        if self._sqlite_writer is None:
+            async with self.engine.connect() as conn, conn.begin():
+                unit = Unit(conn, DriverStatements(conn), self._sessions, self._codecs)
+                try:
+                    yield unit
+                    await unit.save()
+                except BaseException:
+                    await unit.discard()
+                    raise
+            return
+        if _holding_writer.get():
+            raise RuntimeError("nested transaction on SQLite: it would wait for itself; pass the session down instead")
+        async with self._sqlite_writer:
+            token = _holding_writer.set(True)
+            try:
+                conn, raw = await self._sqlite_update_connection()
+                unit = Unit(conn, SQLiteStatements(raw), self._sessions, self._codecs, session_commits=True)
+                try:
+                    yield unit
+                    await unit.save()
+                    unit.sql.commit()
+                except BaseException:
+                    await unit.discard()
+                    unit.sql.rollback()
+                    if conn.invalidated:
+                        await self._drop_update_connection()
+                    raise
+            finally:
+                _holding_writer.reset(token)
+
+    async def _sqlite_update_connection(self) -> tuple[AsyncConnection, sqlite3.Connection]:
+        """Kept open: checking a connection out of the pool per update costs more than the update.
+        Statements go to the `sqlite3` connection under it (it begins its transaction by itself
+        at the first write); SQLAlchemy's connection is used only if a handler wants a session."""
+        if self._update_conn is None or self._update_conn.closed:
+            self._update_conn = await self.engine.connect()
+            self._update_raw = (await self._update_conn.get_raw_connection()).driver_connection._connection
+        return self._update_conn, self._update_raw
+
+    async def _drop_update_connection(self) -> None:
+        conn, self._update_conn = self._update_conn, None
+        if conn is not None:
+            await conn.close()
+
     async def dispose(self) -> None:
+        await self._drop_update_connection()
         await self.engine.dispose()

@@ -103,3 +103,54 @@ async def test_pacer_spaces_sends_and_a_stall_releases_no_burst() -> None:
     await pacer.wait("chat0")  # the same chat again waits its own interval
     await pacer.wait("chat0")
     assert time.monotonic() - began >= 0.2 - 0.01
+
+
+async def test_stopping_returns_a_long_queue_for_one_chat_instead_of_sending_it_all(app: App) -> None:
+    """60 alerts for one staff chat go out 1 a second; SIGTERM must not wait a minute for them."""
+    await fill(app, chats=1, per_chat=60)
+    sent: list[str] = []
+
+    async def send(chat: str, reply: Reply) -> None:
+        sent.append(reply.text)
+
+    sender = OutboxSender(app, "telegram", send, pacer=Pacer(per_second=30.0, chat_interval=0.2))
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    began = time.monotonic()
+    await asyncio.wait_for(running, timeout=5)
+    assert time.monotonic() - began < 1.0
+    assert 1 <= len(sent) < 10
+    rows = await outbox_messages(app)
+    assert sorted(m.payload["text"] for m in rows if m.status == "sent") == sorted(sent)
+    unsent = [m for m in rows if m.status == "pending"]
+    assert len(unsent) == 60 - len(sent)
+    # Given back, not left leased: the next start sends them at once, in order.
+    again: list[str] = []
+
+    async def send_again(chat: str, reply: Reply) -> None:
+        again.append(reply.text)
+
+    await OutboxSender(app, "telegram", send_again, pacer=Pacer(**FAST)).drain_once()
+    assert again == [f"0:{n}" for n in range(len(sent), 60)]
+
+
+async def test_a_number_typed_after_a_notice_picks_the_notices_option(app: App) -> None:
+    """On Zalo a reminder's options are numbered lines: «1» must mean its first option, not the
+    first option of whatever the person was last answered."""
+    from bot.core import Button
+    from tests.support import Chat
+
+    person = Chat(app, "555")
+    await person.send("xin chào")  # the main menu: its «1» is something else
+    help_text = (await person.send("/trogiup"))[0].text
+    await person.send("xin chào")
+    notice = Reply("Nhắc việc", buttons=((Button("Xem trợ giúp", "m:trogiup"),),))
+    await app.enqueue("telegram", "555", [notice], kind="notice")
+
+    async def send(chat: str, reply: Reply) -> None:
+        pass
+
+    assert await OutboxSender(app, "telegram", send, pacer=Pacer(**FAST)).drain_once() == 1
+    assert (await person.send("1"))[0].text == help_text
