@@ -11,12 +11,11 @@ from dataclasses import replace
 
 import bot.ops  # noqa: F401 - registers /nhap and the retention job
 from bot import commands, forms
-from bot.channels import zalo  # noqa: F401 - registers /lienket and /id
 from bot.context import Context
 from bot.core import Reply, numbered_options
 from bot.forms import Replies
 from bot.i18n import N_, _, t
-from bot.roles import collaborator, common, donor, staff  # noqa: F401 - they register their commands
+from bot.roles import collaborator, common, donor, linking, staff  # noqa: F401 - they register their commands
 from conversations.fields import is_number
 from conversations.parsing.text import fold
 from storage import audit, chat_state

@@ -237,7 +237,7 @@ class MultiChoice(Field):
             if inp.button == f"c:{DONE}" and len(ticked) >= self.min_count:
                 return self._ordered(ticked)
             if inp.button == f"c:{DONE}":
-                raise ParseError(N_("Hãy chọn ít nhất một mục rồi bấm «Xong»."))
+                raise ParseError(N_("Hãy chọn ít nhất một mục (bấm hoặc gõ số), rồi chọn «Xong»."))
             code = inp.button.removeprefix("t:")
             if inp.button.startswith("t:") and any(o.code == code for o in self.choices):
                 ticked = [c for c in ticked if c != code] if code in ticked else [*ticked, code]

@@ -98,6 +98,7 @@ def kind_of_text(folded: str) -> tuple[str | None, str]:
     for kind in DONOR_NEEDS:
         label = next(o.label for o in NEEDS if o.code == kind)
         phrases = {*NEED_WORDS.get(kind, ()), fold(label), fold(_(label))}
+        phrases |= {p.replace(" ", "") for p in phrases}  # "hoctap" as well as "hoc tap"
         for phrase in phrases:
             if phrase and f" {phrase} " in padded and (best is None or len(phrase) > best[0]):
                 best = (len(phrase), kind, phrase)
@@ -174,7 +175,7 @@ def render_page(ctx: Context, shown: list[DonorCard], number: int, pages: int, t
     lines.append(cards.legend())
     for card in shown:
         lines += ["", cards.render(card, ctx.now)]
-    lines += ["", _("Thông tin đã được ẩn danh để bảo vệ trẻ. Bấm «Ủng hộ» kèm mã để giúp một trẻ.")]
+    lines += ["", _("Thông tin đã được ẩn danh để bảo vệ trẻ. Để giúp một trẻ, chọn «Ủng hộ» kèm mã của trẻ (bấm hoặc gõ số), hoặc gõ /ungho <mã>.")]
     rows: list[tuple[Button, ...]] = [(Button(t(N_("💛 Ủng hộ {code}"), code=cards.shown_code(c.code)), f"m:ungho:{c.code}"),) for c in shown]
     nav = []
     if number > 1:

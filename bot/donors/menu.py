@@ -14,7 +14,7 @@ def text(ctx: Context) -> str:
     org = ctx.settings.org_name
     if ctx.person.role == "donor":
         return t(N_("Chung Tay · {org}. Cảm ơn bạn đã đồng hành cùng trẻ em có hoàn cảnh đặc biệt. Chọn việc bạn muốn làm:"), org=org)
-    return t(N_("Chung Tay kết nối nhà hảo tâm với trẻ em có hoàn cảnh đặc biệt, do {org} điều phối. Đăng ký (2 bước) để xem nhu cầu đã ẩn danh của trẻ và ủng hộ. Nếu bạn là cộng tác viên, hãy mở đường link mời mà cán bộ gửi cho bạn."), org=org)
+    return t(N_("Chung Tay kết nối nhà hảo tâm với trẻ em có hoàn cảnh đặc biệt, do {org} điều phối. Đăng ký (2 bước) để xem nhu cầu đã ẩn danh của trẻ và ủng hộ. Nếu bạn là cộng tác viên, hãy mở đường link mời mà cán bộ gửi cho bạn, hoặc gõ /start kèm mã mời, ví dụ: /start ABCD2345."), org=org)
 
 
 def rows(ctx: Context) -> list[tuple[Button, ...]]:

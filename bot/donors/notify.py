@@ -130,8 +130,8 @@ async def _tell(session: AsyncSession, pledge: Pledge, need: Need, card: anonymi
         yours = _yours(pledge)
         if thank:
             total = i18n.money(need.received) if need.amount is not None else ""
-            text = t(N_("🎉 Hỗ trợ đã tới tay trẻ! Nhu cầu «{need}» của {child} đã được đáp ứng đủ{total} và đã được trao. Phần của bạn: {yours}. {org} trân trọng cảm ơn bạn. Bấm nút bên dưới để tải giấy cảm ơn."),
-                     need=cards.need_label(need.kind), child=child, total=f" ({total})" if total else "", yours=yours, org=settings.org_name)
+            text = t(N_("🎉 Hỗ trợ đã tới tay trẻ! Nhu cầu «{need}» của {child} đã được đáp ứng đủ{total} và đã được trao. Phần của bạn: {yours}. {org} trân trọng cảm ơn bạn. Giấy cảm ơn: gõ /giaycamon {ref} (trên Telegram có thể bấm nút dưới tin này)."),
+                     need=cards.need_label(need.kind), child=child, total=f" ({total})" if total else "", yours=yours, org=settings.org_name, ref=pledge.ref)
             buttons = ((Button(_("📜 Tải giấy cảm ơn"), f"m:giaycamon:{pledge.ref}"),),)
         else:
             text = t(N_("Hồ sơ của {child} mà bạn đã ủng hộ «{need}» ({yours}) đã khép lại. {org} cảm ơn bạn đã chung tay."),

@@ -45,6 +45,9 @@ def help_text(ctx: Context) -> Reply:
         shown = {"baocao", "cuatoi", "huy", "ngonngu", "start", "trogiup"}
         lines.append(_("Lệnh của cán bộ:"))
         lines += [f"/{c.name} — {_(c.description or c.name)}" for c in commands.for_role("staff") if c.name not in shown and "staff" in c.roles and "collaborator" not in c.roles]
+    linking = commands.lookup("lienket")  # bot/roles/linking.py: registered in every mode
+    if linking is not None and ctx.person.role in linking.roles:
+        lines.append(_("/lienket — dùng cùng một tài khoản trên cả Zalo và Telegram (liên kết hai tài khoản)"))
     lines += [_("/ngonngu — đổi ngôn ngữ (Tiếng Việt / English)"), _("/start — về menu chính")]
     lines.append(_("Trong một câu hỏi: gõ số thứ tự hoặc tên lựa chọn (không dấu cũng được); gõ «quay lại» để sửa câu trước, «bỏ qua» cho câu không bắt buộc."))
     lines.append(t(N_("Trẻ đang gặp nguy hiểm: gọi ngay {hotline} (miễn phí, 24/7) hoặc {police}."), hotline=ctx.settings.hotline, police=ctx.settings.police))

@@ -107,7 +107,7 @@ async def composed(ctx: Context, state: FormState, answers: dict[str, Any]) -> R
     row = await support.draft(ctx.session, audience=audience, commune_code=commune, text=str(answers["message"]),
                               actor_id=ctx.person.id, now=ctx.now)
     count = await support.count_recipients(ctx.session, audience, commune)
-    head = t(N_("👀 Xem trước: tin dưới đây sẽ gửi tới {n} người ({audience}). Bấm «Gửi» để gửi, hoặc «Hủy»."), n=count, audience=audience_text(row))
+    head = t(N_("👀 Xem trước: tin dưới đây sẽ gửi tới {n} người ({audience}). Chọn «Gửi» để gửi, hoặc «Hủy» (bấm hoặc gõ số)."), n=count, audience=audience_text(row))
     buttons = ((Button(t(N_("✅ Gửi tới {n} người"), n=count), f"m:phatsong:gui:{row.id}"), Button(_("✖️ Hủy"), f"m:phatsong:huy:{row.id}")),)
     preview = message_for(ctx, row)
     return [Reply(head), Reply(preview.text, buttons=buttons)]
@@ -123,7 +123,7 @@ async def _act(ctx: Context, action: str, ident: str) -> Replies:
         return [Reply(_("Không tìm thấy tin phát sóng này. Gõ /phatsong để xem các tin gần đây."))]
     if action == "huy":
         if row.status != "draft":
-            return [Reply(_("Tin này đã được gửi đi; để dừng phần chưa gửi, bấm «Dừng gửi»."))]
+            return [Reply(t(N_("Tin này đã được gửi đi; để dừng phần chưa gửi, gõ /phatsong dung {id}."), id=row.id))]
         await support.cancel(ctx.session, row, actor_id=ctx.person.id, now=ctx.now)
         return [Reply(_("Đã hủy, không gửi tin nào."))]
     if action == "gui":

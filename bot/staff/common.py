@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import forms, i18n, labels
 from bot.context import Context
@@ -18,14 +18,39 @@ from conversations.parsing.text import fold, tokens
 from storage import cases
 from storage.models import Case, Person
 
+V = TypeVar("V")
+
 MAX_TEXT = 3900  # Telegram allows 4,096 characters; Zalo 2,000 (its adapter splits again)
 
+
+
+def joined(table: dict[str, V]) -> dict[str, V]:
+    """A keyword table that also knows each key as `words()` gives it and run together:
+    "chua hoi" is also "chuahoi" (phone keyboards and hurried typing drop the space), and
+    "not_asked" is also "not asked" and "notasked". Look typed words up with `keyword()`."""
+    out = dict(table)
+    for key, value in table.items():
+        spaced = " ".join(tokens(key))
+        out.setdefault(spaced, value)
+        out.setdefault(spaced.replace(" ", ""), value)
+    return out
+
+
+def keyword(table: dict[str, V], args: Sequence[str]) -> V | None:
+    """The value of a keyword typed after a command, with or without marks, capitals or spaces:
+    «chưa hỏi», «CHƯA HỎI», «chuahoi», «chua hoi» (in a `joined` table)."""
+    typed = words(args)
+    found = table.get(typed)
+    return found if found is not None else table.get(typed.replace(" ", ""))
+
+
 RISK = {"high": N_("Cao"), "medium": N_("Trung bình"), "low": N_("Thấp")}
-RISK_WORDS = {"cao": "high", "high": "high", "c": "high", "trung binh": "medium", "tb": "medium", "trung": "medium",
-              "medium": "medium", "thap": "low", "low": "low", "t": "low"}
+RISK_WORDS = joined({"cao": "high", "high": "high", "c": "high", "trung binh": "medium", "tb": "medium", "trung": "medium",
+                     "medium": "medium", "thap": "low", "low": "low", "t": "low"})
 CONSENT = {"yes": N_("Đã đồng ý"), "no": N_("Không đồng ý"), "not_asked": N_("Chưa hỏi")}
-CONSENT_WORDS = {"co": "yes", "yes": "yes", "dong y": "yes", "da dong y": "yes", "khong": "no", "no": "no",
-                 "ko": "no", "tu choi": "no", "chua hoi": "not_asked", "chua": "not_asked", "not_asked": "not_asked"}
+CONSENT_WORDS = joined({"co": "yes", "yes": "yes", "dong y": "yes", "da dong y": "yes", "khong": "no", "no": "no",
+                        "ko": "no", "khong dong y": "no", "tu choi": "no", "chua hoi": "not_asked", "chua": "not_asked",
+                        "not_asked": "not_asked"})
 
 # Why a change was refused (storage.review.NotAllowed reasons), in words.
 NOT_ALLOWED = {

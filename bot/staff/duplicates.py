@@ -61,6 +61,6 @@ async def propose(ctx: Context, case: Case) -> Replies:
         lines.append(f"• {other.code} · {name} · {other.birth_year or '?'} · {labels.status(other.status)}")
         rows.append((Button(t(N_("🔁 Trùng với {code}"), code=other.code), f"m:trung:{case.code}:{other.code}"),))
         audit.record(ctx.session, "read_personal", actor_id=ctx.person.id, case_id=other.id, detail="duplicate", now=ctx.now)
-    lines.append(_("Bấm hồ sơ gốc để đánh dấu hồ sơ này là bản trùng, hoặc mở hồ sơ để so sánh trước."))
+    lines.append(_("Chọn hồ sơ gốc bên dưới (bấm hoặc gõ số) để đánh dấu hồ sơ này là bản trùng, hoặc mở hồ sơ để so sánh trước."))
     rows.append((open_case_button(case),))
     return [Reply("\n".join(lines), buttons=tuple(rows))]

@@ -79,7 +79,7 @@ async def answer_done(ctx: Context, state: FormState, answers: dict[str, Any]) -
 
 
 async def answer_cancelled(ctx: Context, state: FormState) -> Replies:
-    return [Reply(_("Đã hủy. Bạn có thể trả lời sau bằng nút «Trả lời» dưới câu hỏi."))]
+    return [Reply(t(N_("Đã hủy. Bạn có thể trả lời sau: gõ /traloi {id}"), id=state.meta["question_id"]))]
 
 
 forms.register(FormSpec(ASK_FORM, on_done=ask_done, on_cancel=cancelled, effects={}))

@@ -15,7 +15,7 @@ from bot.core import Button, Reply
 from bot.forms import FormSpec, Replies
 from bot.i18n import N_, _, t
 from bot.jobs import daily
-from bot.staff.common import case_place, form_open, local_day, open_case_button
+from bot.staff.common import case_place, form_open, joined, keyword, local_day, open_case_button
 from conversations.engine import FormState
 from conversations.staff_forms import RECHECK_FORM
 from storage import cases, outbox, people, review
@@ -28,13 +28,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PER_MESSAGE = 8  # cases per reminder message: each has two buttons
+# What a collaborator may type after "/rasoat <mã>" (with or without marks and spaces).
+ANSWERS = joined({"ok": "same", "khong": "same", "0": "same", "khong thay doi": "same", "khong doi": "same",
+                  "doi": "changed", "thay doi": "changed", "co": "changed", "co thay doi": "changed", "change": "changed"})
 
 
 def reminder(cases_due: list[DueCase], days: int) -> list[Reply]:
     replies = []
     for start in range(0, len(cases_due), PER_MESSAGE):
         chunk = cases_due[start : start + PER_MESSAGE]
-        lines = [t(N_("🔄 Rà soát định kỳ ({days} ngày): hoàn cảnh của các trẻ dưới đây có gì thay đổi không? Bấm một nút cho mỗi hồ sơ."), days=days)]
+        # Sent through the outbox: on Zalo the buttons are numbered lines a typed number does not
+        # reach, so the text says what to type.
+        lines = [t(N_("🔄 Rà soát định kỳ ({days} ngày): hoàn cảnh của các trẻ dưới đây có gì thay đổi không? Trả lời cho từng hồ sơ: gõ /rasoat <mã> ok nếu không thay đổi, hoặc /rasoat <mã> doi nếu có thay đổi, ví dụ: /rasoat {code} ok. Trên Telegram có thể bấm nút dưới tin này."), days=days, code=chunk[0].code)]
         rows: list[tuple[Button, ...]] = []
         for case in chunk:
             lines.append(f"• {case.code} · {case_place(case)} · " + t(N_("báo ngày {day}"), day=local_day(case.created_at)))
@@ -78,11 +83,11 @@ async def recheck(ctx: Context) -> Replies:
     case = await _own_case(ctx)
     if isinstance(case, Reply):
         return [case]
-    answer = ctx.event.args[1].lower() if len(ctx.event.args) > 1 else ""
-    if answer in ("ok", "khong", "0"):
+    answer = keyword(ANSWERS, ctx.event.args[1:])
+    if answer == "same":
         await review.record_recheck(ctx.session, case, actor_id=ctx.person.id, now=ctx.now)
         return [Reply(t(N_("✅ Đã ghi nhận: hồ sơ {code} không thay đổi. Cảm ơn bạn."), code=case.code))]
-    if answer in ("doi", "thaydoi", "co", "change"):
+    if answer == "changed":
         blocked = form_open(ctx)
         if blocked is not None:
             return [blocked]
@@ -106,7 +111,10 @@ async def changed(ctx: Context, state: FormState, answers: dict[str, Any]) -> Re
 
 
 async def abandoned(ctx: Context, state: FormState) -> Replies:
-    return [Reply(_("Đã hủy. Bạn có thể rà soát lại sau bằng nút dưới tin nhắc."))]
+    case = await cases.get(ctx.session, int(state.meta["case_id"]))
+    if case is None:
+        return [Reply(_("Đã hủy."))]
+    return [Reply(t(N_("Đã hủy. Bạn có thể rà soát lại sau: gõ /rasoat {code}"), code=case.code))]
 
 
 forms.register(FormSpec(RECHECK_FORM, on_done=changed, on_cancel=abandoned, effects={}))

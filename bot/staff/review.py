@@ -85,7 +85,7 @@ async def review_queue(ctx: Context) -> Replies:
     if not found:
         page = pages
         found, total = await review.queue(ctx.session, offset=(page - 1) * PAGE, limit=PAGE)
-    lines = [t(N_("📥 Hồ sơ chờ duyệt: {total} (trang {page}/{pages}). Bấm một hồ sơ để xem và xử lý."), total=total, page=page, pages=pages)]
+    lines = [t(N_("📥 Hồ sơ chờ duyệt: {total} (trang {page}/{pages}). Mở một hồ sơ để xem và xử lý: bấm mã hồ sơ, hoặc gõ /hoso <mã>."), total=total, page=page, pages=pages)]
     lines += [f"{i}. {queue_line(c, ctx.now)}" for i, c in enumerate(found, start=(page - 1) * PAGE + 1)]
     rows: list[tuple[Button, ...]] = [(Button(("🚨 " if c.danger else "📁 ") + c.code, f"m:hoso:{c.code}"),) for c in found]
     nav = []

@@ -21,6 +21,7 @@ from bot.staff.common import (
     find_communes,
     find_province,
     group_label,
+    joined,
     place_name,
     risk_label,
     split,
@@ -102,12 +103,12 @@ class Request:
     error: str | None = None
 
 
-KEYWORDS: dict[str, Dimension] = {
+KEYWORDS: dict[str, Dimension] = joined({
     "tinh": "province", "province": "province", "tinh thanh": "province",
     "xa": "commune", "commune": "commune", "xa phuong": "commune", "phuong": "commune",
     "nhom": "group", "group": "group", "hoan canh": "group", "dieu 10": "group",
     "thang": "month", "month": "month",
-}
+})  # also run together: "hoancanh", "xaphuong"
 
 
 def parse_request(args: Sequence[str], default: Dimension = "province") -> Request:

@@ -57,8 +57,10 @@ async def invite(ctx: Context) -> Replies:
     ]
     if link:
         lines.append(t(N_("Đường link: {link}"), link=link))
-        lines.append(_("Người được mời mở đường link (hoặc quét mã QR) rồi bấm «Start»."))
-    lines.append(t(N_("Hoặc người được mời gửi cho bot: /start {code}"), code=created.code))
+        lines.append(_("Trên Telegram: người được mời mở đường link (hoặc quét mã QR) rồi bấm «Start»."))
+        lines.append(t(N_("Trên Zalo, hoặc khi không mở được đường link: người được mời gõ cho bot /start {code}"), code=created.code))
+    else:
+        lines.append(t(N_("Người được mời gõ cho bot (trên Zalo hay Telegram đều được): /start {code}"), code=created.code))
     return [Reply("\n".join(lines), image=qr_png(link or f"/start {created.code}"))]
 
 
@@ -169,7 +171,7 @@ async def _add(ctx: Context, ident: str) -> Replies:
     audit.record(ctx.session, "staff_add", actor_id=ctx.person.id, detail=f"{ctx.person.channel}:{ident} {before}->staff", now=ctx.now)
     with i18n.use(person.locale or ctx.settings.default_locale):
         ctx.notify(person, Reply(t(N_("Bạn đã được thêm làm cán bộ của {org} trên Chung Tay. Gõ /canbo để xem các việc của cán bộ."), org=ctx.settings.org_name)))
-    return [Reply(t(N_("✅ Đã thêm {id} làm cán bộ. Người này cần mở bot và bấm «Start» nếu chưa từng nhắn cho bot."), id=ident))]
+    return [Reply(t(N_("✅ Đã thêm {id} làm cán bộ. Nếu người này chưa từng nhắn cho bot, họ cần mở Chung Tay và gõ /start (trên Telegram: bấm «Start») thì mới nhận được tin."), id=ident))]
 
 
 async def _remove(ctx: Context, ident: str) -> Replies:
