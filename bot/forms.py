@@ -168,7 +168,7 @@ def _present_ask(ask: Ask) -> Reply:
     if isinstance(step.field, MultiChoice):
         ticked = set(ask.ticked)
         if ticked:
-            lines.append(t(N_("Đã chọn: {n} mục. Bấm «Xong» khi chọn đủ."), n=len(ticked)))
+            lines.append(t(N_("Đã chọn: {n} mục. Chọn đủ thì bấm «Xong» hoặc gõ «xong»."), n=len(ticked)))
         rows += [(Button(("✅ " if o.code in ticked else "") + _(o.label), f"t:{o.code}"),) for o in ask.options]
         controls = [Button(_("✔️ Xong"), "c:done", typed=_("xong")), *_controls(ask.can_back, step.optional, ask.current is not None)]
     elif isinstance(step.field, Place):

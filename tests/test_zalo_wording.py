@@ -20,11 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "N_": None, "t": None, "ngettext": (1, 2)}
 # Messages that may say only "bấm", and why.
 TELEGRAM_ONLY_FILES = {"bot/ops/chat_import.py"}  # /nhap needs a file; Zalo gives bots no files
-KNOWN = {
-    # bot/forms.py (not this change's file): the multiple-choice tally. On Zalo the controls line
-    # under it says «✎ xong», so it is understood, but it should say «gõ «xong»» too.
-    "Đã chọn: {n} mục. Bấm «Xong» khi chọn đủ.",
-}
+KNOWN: set[str] = set()
 
 
 def button_only_messages() -> list[tuple[str, str]]:
