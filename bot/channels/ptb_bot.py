@@ -7,6 +7,7 @@ of a busy bot (measured: about 590 against 2,170 echo updates/s on this class of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,8 @@ from bot.channels.telegram import Keyboard, TelegramChannel
 from bot.delivery import Permanent, RetryLater, Transient
 
 log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 128  # updates handled at once (and as many more queued)
 
 
 class AiohttpRequest(BaseRequest):
@@ -153,24 +156,58 @@ class PTBClient:
 
 
 class PTBAdapter:
-    """Builds the PTB Application, feeds every update to the channel, runs polling or webhook."""
+    """Builds the PTB Application, feeds every update to the channel, runs polling or webhook.
+
+    At most `max_in_flight` updates are handled at once, and as many wait in the update queue.
+    PTB's own concurrent_updates bounds only how many handlers run: it takes every update off
+    the queue at once and parks each in a task, so under load all of them sit in memory. Here PTB
+    hands updates over one by one and the handover waits for a free slot; a full queue then holds
+    the next getUpdates (or a webhook request) until the bot catches up.
+    """
 
     name = "ptb"
 
-    def __init__(self, token: str, base_url: str, max_in_flight: int = 256) -> None:
+    def __init__(self, token: str, base_url: str, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.application = _build(token, base_url, max_in_flight)
         self.client = PTBClient(self.application)
         self.channel: TelegramChannel | None = None
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._handling: set[asyncio.Task[None]] = set()
+        self._taken = 0  # handed over by PTB and not yet handled
 
     def attach(self, channel: TelegramChannel) -> None:
         self.channel = channel
 
         async def on_update(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            assert self.channel is not None
-            if isinstance(update, Update):
-                await self.channel.on_update(update.to_dict())
+            if not isinstance(update, Update):
+                return
+            data = update.to_dict()  # the task keeps this dict, not PTB's object graph
+            self._taken += 1
+            try:
+                await self._slots.acquire()
+            except BaseException:
+                self._taken -= 1
+                raise
+            task = asyncio.create_task(self._handle(data))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
 
         self.application.add_handler(TypeHandler(Update, on_update))
+
+    async def _handle(self, data: dict[str, Any]) -> None:
+        assert self.channel is not None
+        try:
+            await self.channel.on_update(data)
+        except Exception:
+            log.exception("update %s not handled", data.get("update_id"))
+        finally:
+            self._slots.release()
+            self._taken -= 1
+
+    async def _handled_all(self) -> None:
+        """Until every update PTB has queued is handled: a stopping bot finishes what it took."""
+        while self._taken or self.application.update_queue.qsize():
+            await asyncio.sleep(0.02)
 
     async def start(self) -> None:
         await self.application.initialize()
@@ -181,20 +218,24 @@ class PTBAdapter:
         await self.application.updater.start_polling(timeout=30, drop_pending_updates=False, allowed_updates=["message", "callback_query"])
 
     async def feed(self, data: dict[str, Any]) -> None:
-        """Webhook: one update body, through PTB's own parsing and dispatch."""
+        """Webhook: one update body, through PTB's own parsing and dispatch (waits while the queue is full)."""
         update = Update.de_json(data, self.application.bot)
         await self.application.update_queue.put(update)
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
         await self.client.call(self.application.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"]))
 
-    async def stop_taking_updates(self) -> None:
+    async def stop_taking_updates(self, grace: float = 20.0) -> None:
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._handled_all(), timeout=grace)
 
     async def stop(self) -> None:
         if self.application.running:
             await self.application.stop()
+        if self._handling:
+            await asyncio.wait(set(self._handling))
         await self.application.shutdown()
 
 
@@ -207,7 +248,7 @@ def _build(token: str, base_url: str, max_in_flight: int) -> Application:
         .base_file_url(f"{root}/file/bot")
         .request(AiohttpRequest(pool_size=max_in_flight))
         .get_updates_request(AiohttpRequest(pool_size=2, read_timeout=40))
-        .concurrent_updates(max_in_flight)
+        .concurrent_updates(False)  # PTB hands over one at a time; PTBAdapter runs them concurrently
         .update_queue(asyncio.Queue(maxsize=max_in_flight))  # backpressure: bound what is in memory
         .build()
     )

@@ -12,12 +12,13 @@ import unicodedata
 from datetime import date
 from functools import cache
 from pathlib import Path
-
-import matplotlib
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from bot import i18n
 from bot.i18n import N_, _, t
+
+if TYPE_CHECKING:  # Pillow and matplotlib are imported where drawn: a running bot rarely needs them
+    from PIL import ImageDraw, ImageFont
 
 SIZE = (1600, 1130)  # A4 landscape proportions
 MARGIN = 60
@@ -29,12 +30,16 @@ GOLD = (201, 162, 39)
 
 @cache
 def _font_file(bold: bool) -> Path:
+    import matplotlib
+
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
 
 
 @cache
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(_font_file(bold)), size)
 
 
@@ -69,6 +74,8 @@ def _centre(draw: ImageDraw.ImageDraw, y: int, text: str, face: ImageFont.FreeTy
 
 def render(*, name: str | None, org: str, day: date, need: str, ref: str) -> bytes:
     """The certificate in the current language (bot.i18n), as PNG bytes."""
+    from PIL import Image, ImageDraw
+
     name = unicodedata.normalize("NFC", name) if name else _("Nhà hảo tâm ẩn danh")
     image = Image.new("RGB", SIZE, PAPER)
     draw = ImageDraw.Draw(image)
