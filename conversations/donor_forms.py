@@ -20,6 +20,7 @@ from conversations.engine import Form, Step, Trigger
 from conversations.fields import Choice, Context, Field, Money, Number, Option, Phone, Text, Value
 from conversations.i18n import N_
 from conversations.parsing import places
+from conversations.parsing.days import named_day
 from conversations.parsing.errors import ParseError
 from conversations.parsing.money import parse_money
 from conversations.parsing.text import fold
@@ -35,8 +36,6 @@ CAPPED = "capped"  # trigger: the donor offered more than the need still lacks
 ANONYMOUS_WORDS = frozenset({"an danh", "anonymous", "anon", "giau ten", "khong ten", "khong neu ten"})
 ALL_WORDS = frozenset({"tat ca", "het", "toan bo", "ca", "du", "all", "everything", "the rest", "phan con lai", "con lai"})
 WHOLE_COUNTRY_WORDS = frozenset({"ca nuoc", "toan quoc", "tat ca", "all", "everywhere", "vietnam", "viet nam"})
-TODAY_WORDS = frozenset({"hom nay", "today", "nay"})
-YESTERDAY_WORDS = frozenset({"hom qua", "yesterday", "qua"})
 
 LANGUAGE_OPTIONS = (Option("vi", N_("Tiếng Việt")), Option("en", N_("English")))
 PLEDGE_KINDS = (Option("money", N_("Tiền (chuyển khoản)")), Option("goods", N_("Hiện vật")))
@@ -111,11 +110,9 @@ class Day(Field):
     within_days: int = 366
 
     def parse_text(self, text: str, answers: dict[str, Value], ctx: Context) -> Value:
+        if (named := named_day(text, ctx.today)) is not None:
+            return named.isoformat()
         folded = fold(text).strip(" .!")
-        if folded in TODAY_WORDS:
-            return ctx.today.isoformat()
-        if folded in YESTERDAY_WORDS:
-            return (ctx.today - timedelta(days=1)).isoformat()
         match = _DAY_MONTH_YEAR.match(folded.removeprefix("ngay").strip())
         if match is None:
             raise ParseError(self.hint())

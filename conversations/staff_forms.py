@@ -11,29 +11,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import ClassVar
 
 from conversations.categories import NEEDS
 from conversations.engine import Form, Step
 from conversations.fields import Choice, Context, Field, Money, Number, Text, Value, YesNo
 from conversations.i18n import N_
+from conversations.parsing.days import named_day
 from conversations.parsing.errors import ParseError
 from conversations.parsing.text import fold
 
 _DMY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{4}|\d{2}))?")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-TODAY_WORDS = frozenset({"hom nay", "today", "nay"})
-YESTERDAY_WORDS = frozenset({"hom qua", "yesterday", "qua"})
 
 
 def parse_day(text: str, today: date) -> date:
-    """'hôm nay', 'hôm qua', '12/3' (this year), '12/3/2026', '12-3-26', '2026-03-12'."""
+    """'hôm nay', 'homnay', 'hôm qua', '12/3' (this year), '12/3/2026', '12-3-26', '2026-03-12'."""
+    if (named := named_day(text, today)) is not None:
+        return named
     folded = fold(text).strip(" .")
-    if folded in TODAY_WORDS:
-        return today
-    if folded in YESTERDAY_WORDS:
-        return today - timedelta(days=1)
     try:
         if match := _ISO.fullmatch(folded):
             return date(int(match[1]), int(match[2]), int(match[3]))

@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
@@ -33,6 +30,7 @@ from bot.forms import Replies
 from bot.i18n import N_, _, t
 from bot.staff.common import consent_label, group_label, need_label, place_name, risk_label
 from conversations.parsing import places
+from conversations.parsing.days import days_ago
 from conversations.parsing.errors import ParseError
 from conversations.parsing.text import tokens
 from conversations.report import REPORT_FORM
@@ -77,10 +75,10 @@ def parse_period(args: Sequence[str], today: date) -> Period | str:
             i += 2 if word == "an" and i + 1 < len(words) and words[i + 1] == "danh" else 1
             continue
         if word in ("tu", "from", "den", "to") and i + 1 < len(words):
-            two = " ".join(words[i + 1 : i + 3])  # "hôm nay" is two words
-            taken = 2 if two in ("hom nay", "hom qua") else 1
+            # A day word may span words ("hôm nay", "ngày hôm qua"); "homnay" and "15/3/2026" are one.
+            taken = next((n for n in (3, 2) if days_ago(" ".join(words[i + 1 : i + 1 + n])) is not None), 1)
             try:
-                day = parse_day(two if taken == 2 else words[i + 1], today)
+                day = parse_day(" ".join(words[i + 1 : i + 1 + taken]), today)
             except ParseError as bad:
                 return t(bad.message, **bad.params)
             if word in ("tu", "from"):
@@ -259,6 +257,11 @@ def build(ctx: Context, period: Period, loaded: Loaded) -> tuple[list[Sheet], li
 
 def workbook_bytes(sheets: list[Sheet]) -> bytes:
     """An XLSX file, written row by row (write-only mode keeps memory flat)."""
+    # Imported here: openpyxl costs a running bot ~0.1 s and ~10 MiB, for an export few ask for.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     for sheet in sheets:
         ws = book.create_sheet(sheet.title[:31])
@@ -276,6 +279,8 @@ def workbook_bytes(sheets: list[Sheet]) -> bytes:
 
 
 def _cell(ws: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     if isinstance(value, datetime):
         cell = WriteOnlyCell(ws, value=value)
         cell.number_format = DATETIME_FORMAT

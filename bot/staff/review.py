@@ -86,7 +86,9 @@ async def review_queue(ctx: Context) -> Replies:
         page = pages
         found, total = await review.queue(ctx.session, offset=(page - 1) * PAGE, limit=PAGE)
     lines = [t(N_("📥 Hồ sơ chờ duyệt: {total} (trang {page}/{pages}). Mở một hồ sơ để xem và xử lý: bấm mã hồ sơ, hoặc gõ /hoso <mã>."), total=total, page=page, pages=pages)]
-    lines += [f"{i}. {queue_line(c, ctx.now)}" for i, c in enumerate(found, start=(page - 1) * PAGE + 1)]
+    # Numbered 1..k on every page, like the buttons: a typed "2" opens the second case of *this*
+    # page (the router maps it to the second option), so the text must say "2." for that case.
+    lines += [f"{i}. {queue_line(c, ctx.now)}" for i, c in enumerate(found, start=1)]
     rows: list[tuple[Button, ...]] = [(Button(("🚨 " if c.danger else "📁 ") + c.code, f"m:hoso:{c.code}"),) for c in found]
     nav = []
     if page > 1:
