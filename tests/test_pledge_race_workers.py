@@ -286,8 +286,10 @@ async def test_two_apps_on_one_database_never_over_pledge(settings: Settings, cl
         targets = await set_up(observer, attempts)
         donors = [ChatDonor(Chat(apps[a.worker], a.user), a, threads[a.worker]) for a in attempts]
         tally = await race(donors, targets, observer)
-        winners = {a.worker for a in attempts for o in tally.outcomes[a.user] if o.ref}
-        assert winners == {0, 1}, "both workers recorded pledges"
+        # Both workers took part. (Which one wins the pledges is up to the race: on SQLite one
+        # connection can hold the file's write lock through a whole burst, so "both won" flaked.)
+        answered = {a.worker for a in attempts if tally.outcomes[a.user]}
+        assert answered == {0, 1}, "both workers answered their donors"
     finally:
         for thread, app in zip(threads, apps, strict=False):
             await thread.run(app.close())
