@@ -230,10 +230,6 @@ class Unit:
                 params = [codec.bind(n, changed[n]) for n in names] + [obj.id]
                 await self.sql.run(f"UPDATE {codec.table.name} SET {assignments} WHERE id = ?", params)
 
-    @property
-    def used_session(self) -> bool:
-        return self._session is not None
-
     async def discard(self) -> None:
         """After a failure: the session's work is rolled back with the transaction."""
         if self._session is not None:

@@ -1,4 +1,4 @@
-"""At-most-once processing: an update id is recorded in the same transaction as its effects."""
+"""Processed update ids: recorded by storage/unit.py in each update's transaction; old ones expire."""
 
 from __future__ import annotations
 
@@ -7,19 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ProcessedUpdate, utcnow
-from storage.sql import insert
-
-
-async def first_time(session: AsyncSession, channel: str, update_id: str) -> bool:
-    """Record the update; False if it was already processed (a redelivery)."""
-    statement = (
-        insert(session, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id, at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(ProcessedUpdate.update_id)
-    )
-    return (await session.exec(statement)).first() is not None  # type: ignore[call-overload]
+from storage.models import ProcessedUpdate
 
 
 async def forget_before(session: AsyncSession, cutoff: datetime) -> int:
