@@ -31,6 +31,9 @@ from tests.test_report_scenarios import FULL_REPORT
 USERS = int(os.environ.get("SOAK_USERS", "100"))
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "5"))
 QUESTION = re.compile(r"^\((\d+)/\d+\)", re.MULTILINE)
+# Answers that come in two messages start with one of these; the second part is what to answer.
+PREAMBLES = ("Chào mừng", "Bắt đầu báo cáo", "Bạn đang có một báo cáo làm dở")
+MAX_MESSAGES = 200  # the form is 20 answers; a person past this is going round in circles
 
 
 def next_message(text: str) -> str | None:
@@ -62,28 +65,40 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         arrivals: dict[int, asyncio.Event] = {u: asyncio.Event() for u in users}
         api.listeners.append(lambda call: arrivals[call.chat_id].set() if call.chat_id in arrivals and call.ok else None)
 
+        def answered(user: int, seen: int) -> bool:
+            """The bot's whole answer is in: something new came and the latest is not a preamble."""
+            sent = api.sent_to(user)
+            return len(sent) > seen and not (sent[-1].text or "").startswith(PREAMBLES)
+
         async def person(user: int, code: str) -> None:
             message: str | None = f"/start {code}"
             while message is not None:
+                assert len(pushed[user]) < MAX_MESSAGES, transcript(user)  # going round in circles
                 seen = len(api.sent_to(user))
                 arrivals[user].clear()
                 pushed[user].append((time.monotonic(), message))
                 api.push_text(user, message)
                 try:
-                    while len(api.sent_to(user)) == seen:
+                    while not answered(user, seen):
                         await asyncio.wait_for(arrivals[user].wait(), timeout=20)
                         arrivals[user].clear()
                 except TimeoutError:  # the bot went quiet (it was killed): look, then carry on
                     message = "/cuatoi" if message in ("gửi", "/cuatoi") else "/baocao"
                     continue
+                latest = api.sent_to(user)[-1].text or ""
                 if message == "/cuatoi":
-                    if "LCA-" in (api.sent_to(user)[-1].text or ""):
+                    if "LCA-" in latest:
                         break  # the report went through before the bot died
                     message = "/baocao"
                     continue
-                await asyncio.sleep(0.05)  # let a two-part answer finish arriving
-                message = next_message(api.sent_to(user)[-1].text or "")
+                message = next_message(latest)
             finished.add(user)
+
+        def transcript(user: int) -> str:
+            start = pushed[user][0][0]
+            said = [(round(t - start, 2), "user", m) for t, m in pushed[user]]
+            said += [(round(c.time - start, 2), "bot", (c.text or "")[:60]) for c in api.sent_to(user)]
+            return "\n".join(map(str, sorted(said)))
 
         bot = await start_bot(env)
         kills = 0
@@ -102,7 +117,8 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
 
         killing = asyncio.create_task(killer())
         try:
-            await asyncio.wait_for(asyncio.gather(*(person(u, c) for u, c in zip(users, codes, strict=True))), timeout=900)
+            people_done = asyncio.gather(*(person(u, c) for u, c in zip(users, codes, strict=True)))
+            await asyncio.wait_for(people_done, timeout=900)
         finally:
             await killing
             bot.kill()
@@ -126,5 +142,5 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         times = [t for t, _ in pushed[user]] + [float("inf")]
         for start, end in itertools.pairwise(times):
             texts = [c.text for c in sends if start <= c.time < end and c.method == "sendMessage"]
-            assert len(texts) == len(set(texts)), (user, texts)
+            assert len(texts) == len(set(texts)), transcript(user)
     assert api.errors == []
