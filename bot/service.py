@@ -26,6 +26,7 @@ from bot.channels import zalo
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webhook import WebhookServer, make_app
 from bot.delivery import DeliveryError, OutboxSender
+from bot.intake import Intake
 from bot.ops.health import health
 from bot.settings import Settings
 from storage import links, people
@@ -36,17 +37,20 @@ log = logging.getLogger(__name__)
 Channel = TelegramChannel | zalo.ZaloChannel
 
 
-class Adapter(Protocol):
+class TelegramAdapter(Protocol):
+    """python-telegram-bot or aiogram: API calls only; bot/intake.py does the receiving."""
+
     name: str
     client: Any
 
-    def attach(self, channel: Any) -> None: ...
     async def start(self) -> None: ...
-    async def start_polling(self) -> None: ...
-    async def feed(self, data: dict[str, Any]) -> None: ...
+    async def fetch_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]: ...
+    def parse(self, data: dict[str, Any]) -> dict[str, Any]: ...
     async def set_webhook(self, url: str, secret: str | None) -> None: ...
-    async def stop_taking_updates(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+Adapter = TelegramAdapter | zalo.ZaloAdapter
 
 
 def api_base_url(settings: Settings) -> str:
@@ -120,14 +124,16 @@ class BotService:
         self.app, self.adapter, self.settings = app, adapter, settings
         self.files: StoredFiles | None = None
         self.channel: Channel
-        if adapter.name == "zalo":
+        self.intake: Intake | None = None
+        if isinstance(adapter, zalo.ZaloAdapter):
             self.files = StoredFiles(app, settings.public_url)
             self.channel = zalo.ZaloChannel(app, adapter.client, self.files)
             self.channel_name, self.secret_header = zalo.CHANNEL, zalo.SECRET_HEADER
+            adapter.attach(self.channel)
         else:
             self.channel = TelegramChannel(app, adapter.client)
             self.channel_name, self.secret_header = "telegram", "X-Telegram-Bot-Api-Secret-Token"
-        adapter.attach(self.channel)
+            self.intake = Intake(app, self.channel_name, self.channel.on_update)
         self.sender = OutboxSender(app, self.channel_name, self.channel.send)
         self.stopping = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
@@ -142,10 +148,10 @@ class BotService:
         if self.settings.webhook_url:
             secret = webhook_secret(self.settings)
             path = urlsplit(self.settings.webhook_url).path or "/"
-            web_app = make_app(path, secret, self.adapter.feed, lambda: health(self.app), secret_header=self.secret_header)
+            web_app = make_app(path, secret, self.feed, lambda: health(self.app), secret_header=self.secret_header)
         elif self.files is not None and self.files.base is not None:
             # Polling, but files must be fetchable: the same server, its update path refusing all.
-            web_app = make_app("/", None, self.adapter.feed, lambda: health(self.app))
+            web_app = make_app("/", None, self.feed, lambda: health(self.app))
         else:
             web_app = None
         if web_app is not None:
@@ -156,13 +162,29 @@ class BotService:
         if self.settings.webhook_url:
             if self.settings.worker_index == 0:  # `run --workers N`: one registration for all
                 await self.adapter.set_webhook(self.settings.webhook_url, secret)
-        else:
+        elif isinstance(self.adapter, zalo.ZaloAdapter):
             await self.adapter.start_polling()
+        else:
+            assert self.intake is not None
+            await self.intake.start_polling(self.adapter.fetch_updates)
         self.tasks.append(asyncio.create_task(self.sender.run(self.stopping)))
         self.tasks.append(asyncio.create_task(jobs.loop(self.app, self.stopping)))
         if isinstance(self.channel, TelegramChannel):
             await self._publish_commands(self.channel)
         log.info("bot running: framework=%s mode=%s", self.adapter.name, "webhook" if self.settings.webhook_url else "polling")
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """One webhook body: Telegram's is handled before the request is answered (bot/intake.py)."""
+        if isinstance(self.adapter, zalo.ZaloAdapter):
+            await self.adapter.feed(data)
+            return
+        assert self.intake is not None
+        try:
+            update = self.adapter.parse(data)
+        except ValueError:  # pydantic's ValidationError is one too
+            log.warning("webhook body is not an update: ignored")
+            return
+        await self.intake.feed(update)
 
     async def _publish_commands(self, channel: TelegramChannel) -> None:
         """The command menus: one call per language and per staff chat, made while updates flow."""
@@ -179,7 +201,10 @@ class BotService:
         if self.webhook is not None and self.files is None:
             await self.webhook.stop()
             self.webhook = None
-        await self.adapter.stop_taking_updates()
+        if isinstance(self.adapter, zalo.ZaloAdapter):
+            await self.adapter.stop_taking_updates()
+        elif self.intake is not None:
+            await self.intake.stop(grace)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.channel.idle.wait(), timeout=grace)
         self.stopping.set()

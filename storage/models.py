@@ -166,6 +166,19 @@ class ProcessedUpdate(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
+class InboxUpdate(SQLModel, table=True):
+    """An update taken from the platform and not yet handled. Written before the platform is told
+    it arrived (the next getUpdates offset), so a bot killed with updates in hand handles them
+    after its restart. The body holds what people typed: encrypted, and deleted once handled."""
+
+    __tablename__ = "inbox_update"
+
+    channel: str = Field(sa_column=Column(String(16), primary_key=True))
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    body: dict[str, Any] = Field(sa_column=Column(EncryptedJSON(), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class OutboxMessage(SQLModel, table=True):
     """A message to someone other than the sender (alerts, notifications), sent after commit."""
 

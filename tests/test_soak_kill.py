@@ -16,6 +16,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from bot.app import App
@@ -31,8 +32,10 @@ from tests.test_report_scenarios import FULL_REPORT
 USERS = int(os.environ.get("SOAK_USERS", "100"))
 ROUNDS = int(os.environ.get("SOAK_ROUNDS", "5"))
 QUESTION = re.compile(r"^\((\d+)/\d+\)", re.MULTILINE)
-# Answers that come in two messages start with one of these; the second part is what to answer.
-PREAMBLES = ("Chào mừng", "Bắt đầu báo cáo", "Bạn đang có một báo cáo làm dở")
+# Answers that come in two messages start with one of these (unless the question is in the same
+# message); the second part is what to answer.
+RESUMED = "Bạn đang có một báo cáo làm dở"
+PREAMBLES = ("Chào mừng", "Bắt đầu báo cáo", RESUMED)
 MAX_MESSAGES = 200  # the form is 20 answers; a person past this is going round in circles
 
 
@@ -48,9 +51,10 @@ def next_message(text: str) -> str | None:
     return "/baocao"  # a welcome, a menu, an apology: ask for the form
 
 
-async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
+@pytest.mark.parametrize("framework", ["ptb", "aiogram"])
+async def test_sigkill_at_random_moments(tmp_path: Path, framework: str, database_url: str) -> None:
     async with FakeTelegramAPI(token=TOKEN) as api:
-        env = bot_env(api, tmp_path, "ptb")
+        env = bot_env(api, tmp_path, framework, DATABASE_URL=database_url)
         await cli(env, "migrate")
         settings = Settings(_env_file=None, database_url=env["DATABASE_URL"], data_key=env["DATA_KEY"])
         app = await App.open(settings)
@@ -68,11 +72,21 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         def answered(user: int, seen: int) -> bool:
             """The bot's whole answer is in: something new came and the latest is not a preamble."""
             sent = api.sent_to(user)
-            return len(sent) > seen and not (sent[-1].text or "").startswith(PREAMBLES)
+            if len(sent) == seen:
+                return False
+            latest = sent[-1].text or ""
+            return not latest.startswith(PREAMBLES) or QUESTION.search(latest) is not None
+
+        resumes: list[tuple[int, int]] = []  # (last question asked before, question resumed at)
+        returning: set[int] = set()  # people who ask where they were after the next restart
 
         async def person(user: int, code: str) -> None:
             message: str | None = f"/start {code}"
+            asked = 0  # the latest question the bot asked this person
             while message is not None:
+                if user in returning and asked and QUESTION.search(api.sent_to(user)[-1].text or ""):
+                    returning.discard(user)
+                    message = "/baocao"  # back after the restart: where was I?
                 assert len(pushed[user]) < MAX_MESSAGES, transcript(user)  # going round in circles
                 seen = len(api.sent_to(user))
                 arrivals[user].clear()
@@ -86,6 +100,11 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
                     message = "/cuatoi" if message in ("gửi", "/cuatoi") else "/baocao"
                     continue
                 latest = api.sent_to(user)[-1].text or ""
+                question = QUESTION.search(latest)
+                if question:
+                    if latest.startswith(RESUMED):
+                        resumes.append((asked, int(question.group(1))))
+                    asked = int(question.group(1))
                 if message == "/cuatoi":
                     if "LCA-" in latest:
                         break  # the report went through before the bot died
@@ -114,18 +133,26 @@ async def test_sigkill_at_random_moments(tmp_path: Path) -> None:
                 await bot.wait()
                 kills += 1
                 bot = await start_bot(env)
+                returning.update(rng.sample(sorted(set(users) - finished), min(5, USERS - len(finished))))
 
         killing = asyncio.create_task(killer())
         try:
             people_done = asyncio.gather(*(person(u, c) for u, c in zip(users, codes, strict=True)))
-            await asyncio.wait_for(people_done, timeout=900)
+            await asyncio.wait_for(people_done, timeout=float(os.environ.get("SOAK_TIMEOUT", "900")))
+        except TimeoutError:
+            stuck = sorted(set(users) - finished)
+            raise AssertionError(f"{len(stuck)} people not done; the first:\n{transcript(stuck[0])}") from None
         finally:
             await killing
             bot.kill()
             await bot.wait()
 
-    assert kills >= min(ROUNDS, 5)
+    print(f"soak ({framework}, {database_url.split(':')[0]}): {USERS} people, {kills} kills, {len(resumes)} resumed forms")
+    assert kills == ROUNDS
     assert finished == set(users)
+    assert resumes, "no form was interrupted by a kill"
+    for before, resumed_at in resumes:  # the question after the last acknowledged answer (or the one
+        assert before <= resumed_at <= before + 1, (before, resumed_at)  # after, if its answer was saved unacknowledged)
     app = await App.open(settings)
     try:
         async with app.db.transaction() as session:

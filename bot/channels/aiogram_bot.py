@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import sys
 from collections.abc import Iterator
@@ -66,7 +64,7 @@ def _build_first() -> None:
 
 _import_aiogram_lazily()
 
-from aiogram import Bot, Dispatcher  # noqa: E402
+from aiogram import Bot  # noqa: E402
 from aiogram import exceptions as ag  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
@@ -82,12 +80,10 @@ from aiogram.types import (  # noqa: E402
     Update,
 )
 
-from bot.channels.telegram import Keyboard, TelegramChannel  # noqa: E402
+from bot.channels.telegram import ALLOWED_UPDATES, Keyboard  # noqa: E402
 from bot.delivery import Permanent, RetryLater, Transient  # noqa: E402
 
 log = logging.getLogger(__name__)
-
-MAX_IN_FLIGHT = 128  # updates handled at once; polling waits for a free slot
 
 
 def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -156,59 +152,30 @@ class AiogramClient:
 
 
 class AiogramAdapter:
-    """Builds the aiogram Bot and Dispatcher, feeds every update to the channel."""
+    """Builds the aiogram Bot; bot/intake.py polls through it and hands every update to the channel."""
 
     name = "aiogram"
 
-    def __init__(self, token: str, base_url: str, max_in_flight: int = MAX_IN_FLIGHT) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")), limit=max_in_flight)
+    def __init__(self, token: str, base_url: str, pool_size: int = 128) -> None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")), limit=pool_size)
         self.bot = Bot(token, session=session)
-        # No aiogram FSM: conversation state lives in the database, and its default in-memory
-        # storage would keep a record for every chat ever seen.
-        self.dispatcher = Dispatcher(disable_fsm=True)
         self.client = AiogramClient(self.bot)
-        self.max_in_flight = max_in_flight
-        self.channel: TelegramChannel | None = None
-        self._polling: asyncio.Task[None] | None = None
-
-    def attach(self, channel: TelegramChannel) -> None:
-        self.channel = channel
-
-        async def on_update(update: Update) -> None:
-            assert self.channel is not None
-            await self.channel.on_update(update.model_dump(mode="json", exclude_none=True, by_alias=True))
-
-        # An outer middleware on the update observer sees every update before any routing.
-        async def middleware(handler: Any, event: Update, data: dict[str, Any]) -> None:
-            await on_update(event)
-
-        self.dispatcher.update.outer_middleware(middleware)
 
     async def start(self) -> None:
         """aiogram needs nothing before polling or the webhook."""
 
-    async def start_polling(self) -> None:
-        self._polling = asyncio.create_task(
-            self.dispatcher.start_polling(
-                self.bot, handle_signals=False, close_bot_session=False, polling_timeout=30,
-                tasks_concurrency_limit=self.max_in_flight, allowed_updates=["message", "callback_query"],
-            )
-        )
-        await asyncio.sleep(0)
+    async def fetch_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """One getUpdates (it confirms every update below `offset`), as Bot API dicts."""
+        updates = await self.client.call(self.bot.get_updates(
+            offset=offset, timeout=timeout, limit=100, allowed_updates=ALLOWED_UPDATES, request_timeout=timeout + 10))
+        return [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in updates]
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Webhook: one update body, through aiogram's own parsing and dispatch."""
-        await self.dispatcher.feed_raw_update(self.bot, data)
+    def parse(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A webhook body through aiogram's own model (what polling would have given)."""
+        return Update.model_validate(data, context={"bot": self.bot}).model_dump(mode="json", exclude_none=True, by_alias=True)
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
-        await self.client.call(self.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"]))
-
-    async def stop_taking_updates(self) -> None:
-        if self._polling is not None:
-            with contextlib.suppress(RuntimeError):  # polling had not started yet
-                await self.dispatcher.stop_polling()
-            await self._polling
-            self._polling = None
+        await self.client.call(self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES))
 
     async def stop(self) -> None:
         await self.bot.session.close()

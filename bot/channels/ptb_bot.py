@@ -6,14 +6,13 @@ of a busy bot (measured: about 590 against 2,170 echo updates/s on this class of
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
@@ -24,16 +23,12 @@ from telegram import (
     Update,
 )
 from telegram import error as tg
-from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.telegram import Keyboard, TelegramChannel
+from bot.channels.telegram import ALLOWED_UPDATES, Keyboard
 from bot.delivery import Permanent, RetryLater, Transient
 
 log = logging.getLogger(__name__)
-
-MAX_IN_FLIGHT = 128  # updates handled at once (and as many more queued)
-
 
 class AiohttpRequest(BaseRequest):
     """PTB's BaseRequest on aiohttp: one pooled session, form or multipart bodies as PTB gives them."""
@@ -113,8 +108,8 @@ def _neutral(exc: tg.TelegramError) -> Exception:
 class PTBClient:
     """The TelegramClient interface on a PTB Bot."""
 
-    def __init__(self, application: Application) -> None:
-        self.bot = application.bot
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
 
     async def call(self, coro: Any) -> Any:
         try:
@@ -156,99 +151,38 @@ class PTBClient:
 
 
 class PTBAdapter:
-    """Builds the PTB Application, feeds every update to the channel, runs polling or webhook.
-
-    At most `max_in_flight` updates are handled at once, and as many wait in the update queue.
-    PTB's own concurrent_updates bounds only how many handlers run: it takes every update off
-    the queue at once and parks each in a task, so under load all of them sit in memory. Here PTB
-    hands updates over one by one and the handover waits for a free slot; a full queue then holds
-    the next getUpdates (or a webhook request) until the bot catches up.
-    """
+    """Builds the PTB Bot on the aiohttp transport; bot/intake.py polls through it and hands every
+    update to the channel. PTB's Application and Updater are not used: the Updater confirms updates
+    before they are handled, and the intake keeps them first (see there)."""
 
     name = "ptb"
 
-    def __init__(self, token: str, base_url: str, max_in_flight: int = MAX_IN_FLIGHT) -> None:
-        self.application = _build(token, base_url, max_in_flight)
-        self.client = PTBClient(self.application)
-        self.channel: TelegramChannel | None = None
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._handling: set[asyncio.Task[None]] = set()
-        self._taken = 0  # handed over by PTB and not yet handled
-
-    def attach(self, channel: TelegramChannel) -> None:
-        self.channel = channel
-
-        async def on_update(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            if not isinstance(update, Update):
-                return
-            data = update.to_dict()  # the task keeps this dict, not PTB's object graph
-            self._taken += 1
-            try:
-                await self._slots.acquire()
-            except BaseException:
-                self._taken -= 1
-                raise
-            task = asyncio.create_task(self._handle(data))
-            self._handling.add(task)
-            task.add_done_callback(self._handling.discard)
-
-        self.application.add_handler(TypeHandler(Update, on_update))
-
-    async def _handle(self, data: dict[str, Any]) -> None:
-        assert self.channel is not None
-        try:
-            await self.channel.on_update(data)
-        except Exception:
-            log.exception("update %s not handled", data.get("update_id"))
-        finally:
-            self._slots.release()
-            self._taken -= 1
-
-    async def _handled_all(self) -> None:
-        """Until every update PTB has queued is handled: a stopping bot finishes what it took."""
-        while self._taken or self.application.update_queue.qsize():
-            await asyncio.sleep(0.02)
+    def __init__(self, token: str, base_url: str, pool_size: int = 128) -> None:
+        root = base_url.rstrip("/")
+        self.bot = Bot(
+            token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
+            request=AiohttpRequest(pool_size=pool_size),
+            get_updates_request=AiohttpRequest(pool_size=2, read_timeout=10),  # PTB adds the poll timeout
+        )
+        self.client = PTBClient(self.bot)
 
     async def start(self) -> None:
-        await self.application.initialize()
-        await self.application.start()
+        await self.bot.initialize()
 
-    async def start_polling(self) -> None:
-        assert self.application.updater is not None
-        await self.application.updater.start_polling(timeout=30, drop_pending_updates=False, allowed_updates=["message", "callback_query"])
+    async def fetch_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        """One getUpdates (it confirms every update below `offset`), as Bot API dicts."""
+        updates = await self.client.call(self.bot.get_updates(offset=offset, timeout=timeout, limit=100, allowed_updates=ALLOWED_UPDATES))
+        return [update.to_dict() for update in updates]
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Webhook: one update body, through PTB's own parsing and dispatch (waits while the queue is full)."""
-        update = Update.de_json(data, self.application.bot)
-        await self.application.update_queue.put(update)
+    def parse(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A webhook body through PTB's own Update (what polling would have given)."""
+        update = Update.de_json(data, self.bot)
+        if update is None:
+            raise ValueError("not an update")
+        return update.to_dict()
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
-        await self.client.call(self.application.bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"]))
-
-    async def stop_taking_updates(self, grace: float = 20.0) -> None:
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._handled_all(), timeout=grace)
+        await self.client.call(self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES))
 
     async def stop(self) -> None:
-        if self.application.running:
-            await self.application.stop()
-        if self._handling:
-            await asyncio.wait(set(self._handling))
-        await self.application.shutdown()
-
-
-def _build(token: str, base_url: str, max_in_flight: int) -> Application:
-    root = base_url.rstrip("/")
-    return (
-        Application.builder()
-        .token(token)
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
-        .request(AiohttpRequest(pool_size=max_in_flight))
-        .get_updates_request(AiohttpRequest(pool_size=2, read_timeout=40))
-        .concurrent_updates(False)  # PTB hands over one at a time; PTBAdapter runs them concurrently
-        .update_queue(asyncio.Queue(maxsize=max_in_flight))  # backpressure: bound what is in memory
-        .build()
-    )
+        await self.bot.shutdown()

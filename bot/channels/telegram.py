@@ -24,6 +24,8 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
+ALLOWED_UPDATES = ["message", "callback_query"]  # what getUpdates and the webhook are asked for
+
 Keyboard = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
 
 

@@ -1,0 +1,45 @@
+"""The inbox: updates taken from the platform, kept until handled.
+
+Telegram forgets an update once the next getUpdates call carries a higher offset, whether or not
+the bot has handled it. Each batch is written here first, in one transaction, so updates in hand
+when the process dies are handled after the restart instead of being lost. Handled ones are
+deleted below a watermark; a replayed update that was in fact handled is dropped by the processed
+update ids (storage/unit.py), so nothing is answered twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import InboxUpdate, utcnow
+
+
+async def keep(session: AsyncSession, channel: str, updates: Sequence[tuple[int, dict[str, Any]]],
+               handled_below: int | None = None, now: datetime | None = None) -> None:
+    """Write a batch (update id, body), and forget those below `handled_below` (all handled)."""
+    if handled_below is not None:
+        await release_below(session, channel, handled_below)
+    if updates:
+        now = now or utcnow()
+        rows = [{"channel": channel, "update_id": update_id, "body": body, "received_at": now} for update_id, body in updates]
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        # A batch can come twice: kept, then the process died before the next getUpdates said so.
+        connection = await session.connection()
+        await connection.execute(dialect.insert(InboxUpdate).on_conflict_do_nothing(), rows)
+
+
+async def kept(session: AsyncSession, channel: str) -> list[dict[str, Any]]:
+    """What a previous run took and may not have handled, oldest first."""
+    rows = await session.exec(select(InboxUpdate).where(InboxUpdate.channel == channel).order_by(col(InboxUpdate.update_id)))
+    return [row.body for row in rows]
+
+
+async def release_below(session: AsyncSession, channel: str, update_id: int) -> None:
+    await session.exec(delete(InboxUpdate).where(col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) < update_id))  # type: ignore[call-overload]
