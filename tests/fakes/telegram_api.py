@@ -188,6 +188,9 @@ class Schema:
         self.version: str = spec["version"]
         self.types: dict[str, Any] = spec["types"]
         self.methods: dict[str, Any] = {name.lower(): m for name, m in spec["methods"].items()}
+        # JSON-serialized parameters repeat (the same keyboard to a thousand chats in a bench):
+        # each distinct (type, text) is decoded and checked once. Results are never mutated.
+        self._checked: dict[tuple[str, str], Any] = {}
 
     def method(self, name: str) -> dict[str, Any] | None:
         """Method spec; method names are case-insensitive as on the real server."""
@@ -248,11 +251,18 @@ class Schema:
             raise _Mismatch(name, "expected an uploaded file")
         if t in _SCALARS:
             return self._scalar(value, t, name)
+        if (t, value) in self._checked:
+            return self._checked[t, value]
         try:
             decoded = json.loads(value)
         except ValueError:
             raise _Mismatch(name, f"can't parse JSON-serialized {t}") from None
-        return self._native(decoded, t, name, files)
+        result = self._native(decoded, t, name, files)
+        if not files and "attach://" not in value:
+            if len(self._checked) >= 10_000:
+                self._checked.clear()
+            self._checked[t, value] = result
+        return result
 
     @staticmethod
     def _scalar(value: Any, t: str, path: str) -> Any:
@@ -606,9 +616,13 @@ class FakeTelegramAPI:
         """Queue any update (validated against the Update type); assigns update_id if missing."""
         update = copy.deepcopy(update)
         update.setdefault("update_id", self._next_update_id)
-        self._next_update_id = max(self._next_update_id, update["update_id"] + 1)
         if problem := self.schema.problem(update, "Update"):
             raise ValueError(f"invalid update: {problem}")
+        return self._queue_update(update)
+
+    def _queue_update(self, update: dict[str, Any]) -> int:
+        update.setdefault("update_id", self._next_update_id)
+        self._next_update_id = max(self._next_update_id, update["update_id"] + 1)
         msg = update.get("message") or update.get("edited_message")
         if msg:
             chat_id = msg["chat"]["id"]
@@ -717,7 +731,7 @@ class FakeTelegramAPI:
         chat = dict(self._chats[user["id"]])
         msg = {"message_id": self._next_mid(chat["id"]), "from": user, "chat": chat,
                "date": self._now(), **content}
-        return self.push_raw({"message": msg})
+        return self._queue_update({"message": msg})  # built here from valid parts: no copy, no check
 
     def _now(self) -> int:
         return int(self.clock())
@@ -817,14 +831,15 @@ class FakeTelegramAPI:
         finally:
             self._inflight -= int(not polling)
             self._last_activity = time.monotonic()
-        call.result = copy.deepcopy(call.result)
+        text = json.dumps(body)  # once for the answer, and read back as the recorded call's copy
+        call.result = json.loads(text).get("result")
         self.calls.append(call)
         if call.ok and call.method in self._message_methods and call.chat_id is not None:
             self._by_chat.setdefault(call.chat_id, []).append(call)
         for listener in self.listeners:
             listener(call)
         self._notify()
-        return web.json_response(body, status=status)
+        return web.Response(text=text, status=status, content_type="application/json")
 
     async def _stats(self, _request: web.Request) -> web.Response:
         """For benches that run the server in another process: what it saw."""
@@ -923,7 +938,7 @@ class FakeTelegramAPI:
                                        "sure that only one bot instance is running", record=not gone)
         for q in batch:
             q.delivered = True
-        return [copy.deepcopy(q.update) for q in batch]
+        return [q.update for q in batch]  # serialized at once; the recorded call gets a copy
 
     def _m_getMe(self, p: dict[str, Any]) -> dict[str, Any]:
         return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
@@ -1080,7 +1095,7 @@ class FakeTelegramAPI:
         if "inline_keyboard" in (p.get("reply_markup") or {}):
             msg["reply_markup"] = p["reply_markup"]
         self._messages[(chat["id"], msg["message_id"])] = msg
-        return copy.deepcopy(msg)
+        return msg  # serialized before anything can change it
 
     def _edit(self, p: dict[str, Any], field_name: str | None) -> dict[str, Any] | bool:
         if "inline_message_id" in p:
