@@ -91,7 +91,7 @@ class App:
         async with self.db.transaction() as session:
             for entry in self.settings.staff_id_list:  # "123" is Telegram; "zalo:abc" is Zalo
                 channel, _sep, user_id = entry.rpartition(":")
-                await people.set_role(session, channel or "telegram", user_id, "staff")
+                await people.set_role(session, channel.strip().lower() or "telegram", user_id.strip(), "staff")
 
     def _lock(self, channel: str, chat: str) -> asyncio.Lock:
         key = (channel, chat)

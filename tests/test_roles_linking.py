@@ -93,3 +93,17 @@ async def test_help_in_english_names_lienket(app: App) -> None:
     chat = Chat(app, "7105", locale="en")
     await chat.send("/trogiup")
     assert "/lienket — use one account on both Zalo and Telegram" in chat.replies[0].text
+
+
+async def test_staff_ids_name_the_channel_in_any_case(settings, clock) -> None:
+    """STAFF_IDS written by hand: «Zalo:abc» and « 9003 » are the Zalo user abc and Telegram 9003."""
+    from bot.app import App
+    from storage import people
+
+    app = await App.open(settings.model_copy(update={"staff_ids": "Zalo:abc123, 9003 ;ZALO: def456"}), clock=clock)
+    try:
+        async with app.db.transaction() as session:
+            found = [await people.find(session, channel, uid) for channel, uid in (("zalo", "abc123"), ("telegram", "9003"), ("zalo", "def456"))]
+    finally:
+        await app.close()
+    assert [p.role if p else None for p in found] == ["staff", "staff", "staff"]

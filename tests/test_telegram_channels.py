@@ -161,3 +161,16 @@ async def test_command_menus_are_published_per_language_and_for_staff(settings: 
         assert any("Báo cáo" in e["description"] for e in vi.params["commands"])
         assert ("en", "default", None) in by_scope
         assert (None, "chat", 9001) in by_scope and (None, "chat", 9002) in by_scope
+
+
+async def test_a_question_asking_for_a_place_or_number_shows_the_share_button(settings: Settings, framework: str) -> None:
+    from bot.core import Reply
+
+    async with running_bot(settings, framework) as (api, service):
+        await TelegramUser(api, 5009).say("/start", expect="Chung Tay")  # the chat exists
+        await service.channel.send("5009", Reply("Trẻ đang ở đâu?", ask="location"))
+        await service.channel.send("5009", Reply("Số điện thoại?", ask="contact"))
+        location, contact = api.sent_to(5009)[-2:]
+        assert location.params["reply_markup"]["keyboard"] == [[{"text": "📍", "request_location": True}]]
+        assert contact.params["reply_markup"]["keyboard"] == [[{"text": "📱", "request_contact": True}]]
+        assert contact.params["reply_markup"]["one_time_keyboard"] is True and api.errors == []

@@ -80,7 +80,7 @@ from aiogram.types import (  # noqa: E402
     Update,
 )
 
-from bot.channels.telegram import ALLOWED_UPDATES, Keyboard  # noqa: E402
+from bot.channels.telegram import ALLOWED_UPDATES, WEBHOOK_CONNECTIONS, Keyboard  # noqa: E402
 from bot.delivery import Permanent, RetryLater, Transient  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class AiogramAdapter:
         return Update.model_validate(data, context={"bot": self.bot}).model_dump(mode="json", exclude_none=True, by_alias=True)
 
     async def set_webhook(self, url: str, secret: str | None) -> None:
-        await self.client.call(self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES))
+        await self.client.call(self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=WEBHOOK_CONNECTIONS))
 
     async def stop(self) -> None:
         await self.bot.session.close()

@@ -25,6 +25,9 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
 ALLOWED_UPDATES = ["message", "callback_query"]  # what getUpdates and the webhook are asked for
+# Webhook requests Telegram keeps open at once (1-100, default 40): each is answered only once its
+# update is handled (bot/intake.py), so this is how many updates the workers handle together.
+WEBHOOK_CONNECTIONS = 100
 
 Keyboard = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
 
