@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from vietnam_provinces import Province, Ward
 
@@ -244,9 +244,18 @@ def search_provinces(query: str, limit: int = 8) -> list[Place]:
     the query's words starting later in a name; aliases starting with them; substrings.
     Ties go by code.
     """
-    return _search(_index().provinces.values(), query, limit)
+    return list(_searched(None, query, limit))
 
 
 def search_wards(province_code: int, query: str, limit: int = 8) -> list[Place]:
     """Wards of one province matching free text, ranked like `search_provinces`."""
-    return _search(_index().wards_by_province[province_code], query, limit)
+    return list(_searched(province_code, query, limit))
+
+
+@lru_cache(maxsize=4096)
+def _searched(province_code: int | None, query: str, limit: int) -> tuple[Place, ...]:
+    """The same few names are typed over and over (a commune's collaborators type their commune):
+    a search ranks every place of a province, so each distinct one is done once."""
+    index = _index()
+    entries = index.provinces.values() if province_code is None else index.wards_by_province[province_code]
+    return tuple(_search(entries, query, limit))
