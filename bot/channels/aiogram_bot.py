@@ -68,6 +68,21 @@ from aiogram import Bot  # noqa: E402
 from aiogram import exceptions as ag  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
+from aiogram.methods import (  # noqa: E402
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetFile,
+    GetMe,
+    GetUpdates,
+    Response,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    SetMyCommands,
+    SetWebhook,
+)
 from aiogram.types import (  # noqa: E402
     BotCommand,
     BotCommandScopeChat,
@@ -84,6 +99,15 @@ from bot.channels.telegram import ALLOWED_UPDATES, WEBHOOK_CONNECTIONS, Keyboard
 from bot.delivery import Permanent, RetryLater, Transient  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+# aiogram reads every answer as `Response[<the method's result type>]`, and pydantic keeps such
+# parametrised models in a weak cache: with nothing else holding them (the lazy import above builds
+# no method up front), the garbage collector dropped them and every answer built its model class
+# again, schema and all (measured: a tenth of the bot's CPU under load). These are held for good.
+_RESPONSES = tuple(Response[m.__returning__] for m in (
+    AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup, EditMessageText, GetFile, GetMe,
+    GetUpdates, SendDocument, SendMessage, SendPhoto, SetMyCommands, SetWebhook,
+))
 
 
 def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
