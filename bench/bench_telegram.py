@@ -126,18 +126,20 @@ async def replay(api: FakeTelegramAPI, scripts: dict[int, list[str]]) -> tuple[f
     return time.monotonic() - started, latencies
 
 
-async def run_one(kind: str, users: int, steps: int, workdir: Path, database: str = "sqlite", workers: int = 1) -> dict[str, float]:
+async def run_one(kind: str, users: int, steps: int, workdir: Path, database: str = "sqlite", workers: int = 1,
+                  webhook: bool = False) -> dict[str, float]:
     async with FakeTelegramAPI(token=TOKEN) as api:
         env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": api.base_url, "LOG_LEVEL": "WARNING"}
         if kind.startswith("echo"):
-            workers = 1  # the echo baseline is one polling process
+            workers, webhook = 1, False  # the echo baseline is one polling process
             command = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), kind.removeprefix("echo-")]
             scripts = {10_000 + u: [f"tin nhắn {i}" for i in range(steps)] for u in range(users)}
         else:
             framework = kind
             url = await fresh_database(database, workdir / f"{kind}.db")
             env.update({"BOT_FRAMEWORK": framework, "DATABASE_URL": url, "DATA_KEY": Fernet.generate_key().decode(), "STAFF_IDS": "1"})
-            if workers > 1:
+            webhook = webhook or workers > 1
+            if webhook:
                 port = free_port()
                 env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}/tg", "WEBHOOK_LISTEN": f"127.0.0.1:{port}", "WEBHOOK_SECRET": "bench-secret"})
             codes = await make_invites(env, users)
@@ -146,7 +148,7 @@ async def run_one(kind: str, users: int, steps: int, workdir: Path, database: st
         launched = time.monotonic()
         process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
-            startup = await (wait_ready(api, launched) if workers == 1 else wait_webhook(api, launched))
+            startup = await (wait_webhook(api, launched) if webhook else wait_ready(api, launched))
             with Sampler(process.pid) as sampler:
                 elapsed, latencies = await replay(api, scripts)
         finally:
@@ -191,12 +193,13 @@ def main() -> None:
     parser.add_argument("--httpx", action="store_true", help="also run PTB's default httpx echo")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="webhook workers (needs --database postgres)")
+    parser.add_argument("--webhook", action="store_true", help="webhook even with one worker")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for framework in args.frameworks.split(","):
             kinds = [f"echo-{framework}", framework] + (["echo-ptb-httpx"] if framework == "ptb" and args.httpx else [])
-            results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp), args.database, args.workers)) for kind in kinds}
+            results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp), args.database, args.workers, args.webhook)) for kind in kinds}
             for kind, r in results.items():
                 rows.append((kind, r))
             ratio = results[framework]["updates_per_s"] / results[f"echo-{framework}"]["updates_per_s"]
