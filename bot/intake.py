@@ -60,8 +60,11 @@ class Intake:
         while True:
             try:
                 updates = await fetch(self._offset, POLL_TIMEOUT)
-            except DeliveryError as exc:
-                log.warning("getUpdates failed (%s); again in %.0f s", type(exc).__name__, delay)
+            except Exception as exc:  # a network error, a 409 while another process polls, a bad answer
+                if isinstance(exc, DeliveryError):
+                    log.warning("getUpdates failed (%s); again in %.0f s", type(exc).__name__, delay)
+                else:  # never let the loop die: a bot that stops polling looks alive and hears nobody
+                    log.exception("getUpdates failed; again in %.0f s", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue

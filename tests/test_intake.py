@@ -32,7 +32,7 @@ class Telegram:
         self.offsets.append(offset)
         if self.failures:
             self.failures -= 1
-            raise Transient("502")
+            raise Transient("502") if self.failures % 2 else KeyError("result")  # a 502, then a garbled answer
         if offset is not None:
             self.pending = [u for u in self.pending if u["update_id"] >= offset]
         if not self.pending:
