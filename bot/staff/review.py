@@ -6,6 +6,7 @@ the audit log. Lists (the queue, overdue items) show codes, places and circumsta
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from bot import forms, i18n, labels
@@ -14,6 +15,7 @@ from bot.context import Context
 from bot.core import Button, Reply
 from bot.forms import Replies
 from bot.i18n import N_, _, t
+from bot.roles.linking import channel_name
 from bot.staff.common import (
     case_place,
     consent_label,
@@ -33,7 +35,10 @@ from storage.priority import LEVELS
 from storage.review import ADJUST_PART, CaseTrack
 
 PAGE = 5
+log = logging.getLogger(__name__)
+
 HOSO_USAGE = N_("Gõ /hoso kèm mã hồ sơ, ví dụ: /hoso LCA-2026-000123.")
+ANH_USAGE = N_("Gõ /anh kèm mã hồ sơ, ví dụ: /anh LCA-2026-000123.")
 
 
 def priority_text(case: Case) -> str:
@@ -220,7 +225,7 @@ async def case_file(ctx: Context, case: Case) -> Replies:
             lines.append(t(N_("Trùng với hồ sơ: {code}"), code=original.code))
     lines.append(t(N_("Người báo: {who} · báo lúc {at}"), who=who(reporter), at=i18n.moment(case.created_at)))
     if case.personal and case.personal.get("photo"):
-        lines.append(_("📷 Có ảnh kèm theo."))
+        lines.append(t(N_("📷 Có ảnh kèm theo. Xem ảnh: /anh {code}"), code=case.code))
     audit.record(ctx.session, "read_personal", actor_id=ctx.person.id, case_id=case.id, now=ctx.now)
     return split(lines, case_buttons(case, track))
 
@@ -231,3 +236,26 @@ async def show_case(ctx: Context) -> Replies:
     if isinstance(case, Reply):
         return [case]
     return await case_file(ctx, case)
+
+
+@command("anh", "photo", roles={"staff"}, description=N_("Xem ảnh của trẻ trong một hồ sơ"))
+async def show_photo(ctx: Context) -> Replies:
+    """The child's photo, fetched from the channel it was sent on; every viewing is audited."""
+    case = await find_case(ctx, _(ANH_USAGE))
+    if isinstance(case, Reply):
+        return [case]
+    file_id = (case.personal or {}).get("photo")
+    if not file_id:
+        return [Reply(t(N_("Hồ sơ {code} không có ảnh."), code=case.code))]
+    reporter = await ctx.session.get(Person, case.reporter_id) if case.reporter_id else None
+    sent_on = reporter.channel if reporter is not None else ctx.event.channel
+    if ctx.app.fetch_file is None or sent_on != ctx.event.channel:  # a file id means something only to its own channel
+        return [Reply(t(N_("Ảnh của hồ sơ {code} được gửi qua {channel}: hãy xem bằng tài khoản {channel} của bạn (liên kết hai tài khoản: /lienket)."),
+                        code=case.code, channel=channel_name(sent_on)))]
+    try:
+        image = await ctx.app.fetch_file(str(file_id))
+    except Exception as exc:  # the channel's error; the file id is not logged
+        log.warning("photo of a case not downloaded: %s", type(exc).__name__)
+        return [Reply(_("Chưa tải được ảnh lúc này. Hãy thử lại sau ít phút."))]
+    audit.record(ctx.session, "read_photo", actor_id=ctx.person.id, case_id=case.id, now=ctx.now)
+    return [Reply(t(N_("📷 Ảnh của trẻ, hồ sơ {code}. Chỉ dùng cho công việc bảo vệ trẻ em; không chia sẻ, không lưu lại."), code=case.code), image=image)]
