@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
+import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from bot.core import Reply, numbered_options
@@ -136,6 +138,33 @@ class Pacer:
 
 
 SendOne = Callable[[str, Reply], Awaitable[None]]  # (chat id, reply); raises DeliveryError
+
+
+class ChatTurns:
+    """Updates of one chat one after another, different chats at once, and whether any update
+    is still in hand (a stopping bot waits for `idle`). Shared by the Telegram and Zalo channels."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat: str) -> AsyncIterator[None]:
+        """Wait for the chat's earlier updates (asyncio locks are first come, first served)."""
+        lock = self._locks.get(chat)
+        if lock is None:
+            lock = self._locks[chat] = asyncio.Lock()
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            async with lock:
+                yield
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self.idle.set()
 
 
 async def send_now(send: SendOne, chat: str, replies: Iterable[Reply], attempts: int = 3) -> list[Reply]:

@@ -8,15 +8,13 @@ the core; the adapters only translate calls and errors.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from bot import commands, i18n
 from bot.core import Event, Reply
-from bot.delivery import DeliveryError, Permanent, send_now, split_text
+from bot.delivery import ChatTurns, DeliveryError, Permanent, send_now, split_text
 
 log = logging.getLogger(__name__)
 
@@ -188,33 +186,18 @@ class TelegramChannel:
 
     def __init__(self, app: Any, client: TelegramClient) -> None:
         self.app, self.client = app, client
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.turns = ChatTurns()
+        self.idle = self.turns.idle
         app.fetch_file = client.download
-
-    def _lock(self, chat: str) -> asyncio.Lock:
-        lock = self._locks.get(chat)
-        if lock is None:
-            lock = self._locks[chat] = asyncio.Lock()
-        return lock
 
     async def on_update(self, update: dict[str, Any]) -> None:
         """Handle one update and send its answers; the chat's next update waits for both."""
         event = event_from_update(update)
         if event is None:
             return
-        self.in_flight += 1
-        self.idle.clear()
-        try:
-            async with self._lock(event.chat):
-                replies = await self.app.handle(event)
-                await self._answer(update, event, replies)
-        finally:
-            self.in_flight -= 1
-            if self.in_flight == 0:
-                self.idle.set()
+        async with self.turns.turn(event.chat):
+            replies = await self.app.handle(event)
+            await self._answer(update, event, replies)
 
     async def _answer(self, update: dict[str, Any], event: Event, replies: list[Reply]) -> None:
         query = update.get("callback_query")

@@ -22,7 +22,6 @@ import html
 import json
 import logging
 import mimetypes
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -33,7 +32,15 @@ from aiohttp import web
 
 from bot import i18n
 from bot.core import Event, Reply, render_numbered
-from bot.delivery import DeliveryError, Permanent, RetryLater, Transient, send_now, split_text
+from bot.delivery import (
+    ChatTurns,
+    DeliveryError,
+    Permanent,
+    RetryLater,
+    Transient,
+    send_now,
+    split_text,
+)
 from bot.i18n import N_, _, t
 
 log = logging.getLogger(__name__)
@@ -275,36 +282,21 @@ class ZaloChannel:
 
     def __init__(self, app: Any, client: ZaloClient, files: FileHost | None = None) -> None:
         self.app, self.client, self.files = app, client, files
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.turns = ChatTurns()
+        self.idle = self.turns.idle
         app.fetch_file = client.download
-
-    def _lock(self, chat: str) -> asyncio.Lock:
-        lock = self._locks.get(chat)
-        if lock is None:
-            lock = self._locks[chat] = asyncio.Lock()
-        return lock
 
     async def on_update(self, body: dict[str, Any]) -> None:
         """Handle one update and send its answers; the chat's next update waits for both."""
         event = event_from_update(body)
         if event is None:
             return
-        self.in_flight += 1
-        self.idle.clear()
-        try:
-            async with self._lock(event.chat):
-                replies = await self.app.handle(event)
-                leftover = await send_now(self.send, event.chat, replies)
-                if leftover:
-                    log.warning("answers delayed to the outbox: %d", len(leftover))
-                    await self.app.enqueue(CHANNEL, event.chat, leftover)
-        finally:
-            self.in_flight -= 1
-            if self.in_flight == 0:
-                self.idle.set()
+        async with self.turns.turn(event.chat):
+            replies = await self.app.handle(event)
+            leftover = await send_now(self.send, event.chat, replies)
+            if leftover:
+                log.warning("answers delayed to the outbox: %d", len(leftover))
+                await self.app.enqueue(CHANNEL, event.chat, leftover)
 
     async def send(self, chat: str, reply: Reply) -> None:
         """Send one Reply (all its parts). Raises a bot.delivery error on failure."""
