@@ -130,6 +130,37 @@ async def test_429_storm_every_message_once_in_order(settings: Settings, framewo
         assert sum(1 for c in api.calls if c.status == 429) > 0 and api.errors == []
 
 
+async def test_faults_on_a_tenth_of_all_calls_lose_and_repeat_nothing(settings: Settings, framework: str) -> None:
+    """A whole report by four people while a tenth of every kind of call fails: 429 with
+    retry_after on sends, 500 on getUpdates and on answering a tap, time-outs (504 after a wait)
+    on clearing a pressed menu."""
+    async with running_bot(settings, framework) as (api, service):
+        users = [TelegramUser(api, 6100 + i) for i in range(4)]
+        codes = [await invite_code(service) for _ in users]
+        api.fail_ratio("sendMessage", 0.1, status=429, retry_after=1, seed=11)
+        api.fail_ratio("getUpdates", 0.1, status=500, seed=12)
+        api.fail_ratio("answerCallbackQuery", 0.1, status=500, seed=13)
+        api.fail_ratio("editMessageReplyMarkup", 0.1, status="timeout", delay=1.0, seed=14)
+
+        async def converse(user: TelegramUser, code: str) -> None:
+            await user.say(f"/start {code}", expect="Chọn việc cần làm", timeout=60)
+            await user.tap("m:baocao", expect="(1/", timeout=60)
+            for answer in FULL_REPORT:
+                await user.say(answer, timeout=60)
+            await user._await(0, "Kiểm tra lại", timeout=60)
+            await user.say("gửi", expect="Mã hồ sơ", timeout=60)
+
+        await asyncio.gather(*(converse(u, c) for u, c in zip(users, codes, strict=True)))
+        for user in users:
+            questions = [int(m.group(1)) for t in user.texts() for m in [re.match(r"\((\d+)/\d+\)", t)] if m]
+            assert questions == list(range(1, len(FULL_REPORT) + 1)), questions  # each once, in order
+            assert max(collections.Counter(user.texts()).values()) == 1
+            assert sum("Mã hồ sơ" in t for t in user.texts()) == 1
+        failed = collections.Counter(c.method for c in api.calls if c.status != 200)
+        assert {"sendMessage", "getUpdates"} <= failed.keys(), failed
+        assert api.errors == [] and not any(t.done() for t in service.tasks)  # the bot is still running
+
+
 async def test_webhook_refuses_without_the_secret(settings: Settings, framework: str, unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/tg/hook"
     async with running_bot(settings, framework, webhook_url=url, webhook_listen=f"127.0.0.1:{unused_tcp_port}", webhook_secret="s3cret-value") as (api, _service):

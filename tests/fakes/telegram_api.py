@@ -558,9 +558,10 @@ class FakeTelegramAPI:
         self._faults.setdefault(self._canon(method), []).extend([fault] * count)
 
     def fail_ratio(self, method: str, ratio: float, status: int | Literal["timeout"] = 429,
-                   retry_after: int = 0, seed: int = 0) -> None:
-        """Fail a deterministic pseudo-random ``ratio`` of the calls to ``method``."""
-        self._ratios[self._canon(method)] = _Ratio(ratio, _Fault(status, retry_after),
+                   retry_after: int = 0, seed: int = 0, delay: float | None = None) -> None:
+        """Fail a deterministic pseudo-random ``ratio`` of the calls to ``method``; a "timeout"
+        answers 504 after ``delay`` seconds (75 by default), the message not delivered."""
+        self._ratios[self._canon(method)] = _Ratio(ratio, _Fault(status, retry_after, delay),
                                                    random.Random(seed))
 
     def enforce_limits(self, per_second: int = 30, per_chat_interval: float = 1.0) -> None:
