@@ -101,6 +101,6 @@ async def test_getupdates_failures_are_retried_and_handled_updates_leave_the_inb
 
     intake = Intake(app, "telegram", record)
     await intake.start_polling(telegram.fetch)
-    await until(lambda: handled == [1, 2, 3, 4], timeout=10)  # after two failed getUpdates (1 s, 2 s)
+    await until(lambda: handled == [1, 2, 3, 4], timeout=10)  # after two failed getUpdates (0.25 s, 0.5 s)
     await intake.stop(grace=1)
     assert await kept_ids(app) == []
