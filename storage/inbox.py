@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sql
 from storage.models import InboxUpdate, utcnow
 
 
@@ -29,10 +29,9 @@ async def keep(session: AsyncSession, channel: str, updates: Sequence[tuple[int,
     if updates:
         now = now or utcnow()
         rows = [{"channel": channel, "update_id": update_id, "body": body, "received_at": now} for update_id, body in updates]
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         # A batch can come twice: kept, then the process died before the next getUpdates said so.
         connection = await session.connection()
-        await connection.execute(dialect.insert(InboxUpdate).on_conflict_do_nothing(), rows)
+        await connection.execute(sql.insert(session, InboxUpdate).on_conflict_do_nothing(), rows)
 
 
 async def kept(session: AsyncSession, channel: str) -> list[dict[str, Any]]:

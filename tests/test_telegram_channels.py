@@ -205,3 +205,15 @@ async def test_a_question_asking_for_a_place_or_number_shows_the_share_button(se
         assert location.params["reply_markup"]["keyboard"] == [[{"text": "📍", "request_location": True}]]
         assert contact.params["reply_markup"]["keyboard"] == [[{"text": "📱", "request_contact": True}]]
         assert contact.params["reply_markup"]["one_time_keyboard"] is True and api.errors == []
+
+
+async def test_a_photo_carries_its_buttons(settings: Settings, framework: str) -> None:
+    from bot.core import Button, Reply
+
+    async with running_bot(settings, framework) as (api, service):
+        await TelegramUser(api, 5010).say("/start", expect="Chung Tay")
+        await service.channel.send("5010", Reply("Mã QR", image=b"\x89PNG\r\n\x1a\nqr", buttons=((Button("✅ Đã chuyển", "m:da"),),)))
+        photo = api.sent_to(5010)[-1]
+        assert photo.method == "sendPhoto" and photo.params["caption"] == "Mã QR"
+        assert photo.params["reply_markup"] == {"inline_keyboard": [[{"text": "✅ Đã chuyển", "callback_data": "m:da"}]]}
+        assert api.errors == []

@@ -21,7 +21,6 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
 from telegram import error as tg
@@ -32,8 +31,10 @@ from bot.delivery import Permanent, RetryLater, Transient
 
 log = logging.getLogger(__name__)
 
+
 class AiohttpRequest(BaseRequest):
-    """PTB's BaseRequest on aiohttp: one pooled session, form or multipart bodies as PTB gives them."""
+    """PTB's BaseRequest on aiohttp: one pooled session; form or multipart bodies as PTB gives
+    them, a JSON body for the calls PTBClient.api builds itself."""
 
     def __init__(self, pool_size: int = 128, read_timeout: float = 20.0, connect_timeout: float = 10.0) -> None:
         self._pool_size, self._read_timeout, self._connect_timeout = pool_size, read_timeout, connect_timeout
@@ -115,10 +116,9 @@ def _keyboard_json(keyboard: Keyboard | None, ask: str | None = None) -> dict[st
     return None
 
 
-def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
-    if not keyboard:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard])
+def _markup(bot: Bot, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """The same buttons as a PTB object, for the calls made through PTB's Bot methods."""
+    return InlineKeyboardMarkup.de_json(_keyboard_json(keyboard), bot) if keyboard else None
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -162,7 +162,7 @@ class PTBClient:
         await self.api("sendMessage", chat_id=int(chat), text=text, reply_markup=_keyboard_json(keyboard, ask))
 
     async def send_photo(self, chat: str, data: bytes, caption: str | None, keyboard: Keyboard | None) -> None:
-        await self.call(self.bot.send_photo(int(chat), data, caption=caption, reply_markup=_markup(keyboard)))
+        await self.call(self.bot.send_photo(int(chat), data, caption=caption, reply_markup=_markup(self.bot, keyboard)))
 
     async def send_document(self, chat: str, filename: str, data: bytes, caption: str | None) -> None:
         await self.call(self.bot.send_document(int(chat), data, filename=filename, caption=caption))
