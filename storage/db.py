@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -78,8 +79,15 @@ class InlineSQLiteConnection(aiosqlite.Connection):
         return None
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_engine(url: str, **kw: Any) -> AsyncEngine:
-    """An async engine with the right settings for the backend."""
+    """An async engine with the right settings for the backend. JSON columns go through orjson:
+    the stdlib's encoder was a twentieth of the bot's CPU under load."""
+    kw.setdefault("json_serializer", _json_text)
+    kw.setdefault("json_deserializer", orjson.loads)
     if is_sqlite(url):
         _prepare_sqlite_file(url)
         database = make_url(url).database or ":memory:"

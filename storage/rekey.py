@@ -18,12 +18,12 @@ import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 from sqlalchemy import MetaData, Table, and_, inspect, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from storage.crypto import EncryptedJSON, EncryptedText
+from storage.crypto import EncryptedJSON, EncryptedText, KeyRing
 
 DEFAULT_BATCH = 500
 
@@ -98,12 +98,12 @@ class Keys:
     """The new key alone (to recognise rotated tokens) and the old ring (to open the rest)."""
 
     def __init__(self, new_key: str, old_keys: Sequence[str]) -> None:
-        self.new = Fernet(new_key)
-        self.old = MultiFernet([Fernet(k) for k in old_keys]) if old_keys else None
+        self.new = KeyRing([new_key])
+        self.old = KeyRing(old_keys) if old_keys else None
 
     def under_new(self, token: str) -> bool:
         try:
-            self.new.decrypt(token.encode())
+            self.new.decrypt(token)
         except InvalidToken:
             return False
         return True
@@ -113,10 +113,10 @@ class Keys:
         if self.old is None:
             return None
         try:
-            plain = self.old.decrypt(token.encode())
+            plain = self.old.decrypt(token)
         except InvalidToken:
             return None
-        return self.new.encrypt(plain).decode()
+        return self.new.encrypt(plain)
 
 
 async def _rotate_table(engine: AsyncEngine, spec: EncryptedTable, keys: Keys, batch_size: int,

@@ -26,9 +26,7 @@ Values = dict[tuple[str, str, tuple], str]  # (table, column, primary key) -> pl
 
 async def raw_values(engine: AsyncEngine, keys: list[str], metadatas=None) -> Values:
     """Every encrypted value in the database, opened with `keys` straight from the stored text."""
-    from cryptography.fernet import MultiFernet
-
-    ring = MultiFernet([Fernet(k) for k in keys])
+    ring = crypto.KeyRing(keys)
     found: Values = {}
     async with engine.connect() as connection:
         for spec in rekey.encrypted_tables(metadatas):
@@ -36,7 +34,7 @@ async def raw_values(engine: AsyncEngine, keys: list[str], metadatas=None) -> Va
             for column in spec.columns:
                 rows = await connection.execute(text(f'SELECT {pk}, "{column}" FROM "{spec.name}" WHERE "{column}" IS NOT NULL'))
                 for row in rows:
-                    found[(spec.name, column, tuple(row[:-1]))] = ring.decrypt(row[-1].encode()).decode()
+                    found[(spec.name, column, tuple(row[:-1]))] = ring.decrypt(row[-1]).decode()
     return found
 
 
@@ -51,7 +49,7 @@ async def tokens(engine: AsyncEngine) -> list[str]:
 
 def opens(key: str, token: str) -> bool:
     try:
-        Fernet(key).decrypt(token.encode())
+        crypto.KeyRing([key]).decrypt(token)
     except InvalidToken:
         return False
     return True
@@ -250,3 +248,22 @@ async def test_cli_with_data_key_prints_what_to_set(app: App, settings: Settings
     assert "Khóa mới trùng với khóa đang dùng" in capsys.readouterr().out
     assert await rekey_cli.rotate_key(staged, "not-a-key") == 2
     assert "Khóa mới không hợp lệ" in capsys.readouterr().out
+
+
+async def test_values_written_with_fernet_are_read_and_rotated_to_aes_gcm(app: App, settings: Settings, clock: Clock) -> None:
+    """Databases from before AES-GCM hold Fernet tokens: the bot reads them, rotation reseals them."""
+    await populate(app, clock, extra_cases=2)
+    old_key = settings.data_keys()[0]
+    legacy = Fernet(old_key).encrypt("Nguyễn Văn Bình, thôn Nà Lừa".encode()).decode()
+    async with app.db.engine.begin() as connection:
+        await connection.execute(text("UPDATE case_event SET note = :t WHERE id = (SELECT MIN(id) FROM case_event)"), {"t": legacy})
+    async with app.db.transaction() as session:
+        first = (await session.exec(select(CaseEvent).order_by(CaseEvent.id))).first()
+        assert first is not None and first.note == "Nguyễn Văn Bình, thôn Nà Lừa"
+    new = Fernet.generate_key().decode()
+    result = await rekey.rotate(app.db.engine, new, settings.data_keys())
+    assert result.total("unreadable") == 0
+    assert (await rekey.remaining(app.db.engine, new))["case_event.note"] == 0
+    stored = await tokens(app.db.engine)
+    assert legacy not in stored and all(t.startswith(crypto.PREFIX) for t in stored)
+    assert "Nguyễn Văn Bình, thôn Nà Lừa" in (await raw_values(app.db.engine, [new])).values()

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 
@@ -110,6 +111,10 @@ _RESPONSES = tuple(Response[m.__returning__] for m in (
 ))
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     if not keyboard:
         return None
@@ -181,7 +186,8 @@ class AiogramAdapter:
     name = "aiogram"
 
     def __init__(self, token: str, base_url: str, pool_size: int = 128) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")), limit=pool_size)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url.rstrip("/")), limit=pool_size,
+                                 json_loads=orjson.loads, json_dumps=_json_text)
         self.bot = Bot(token, session=session)
         self.client = AiogramClient(self.bot)
 

@@ -8,11 +8,11 @@ GET /healthz answers 200 with the database reachable and the outbox depth, 503 o
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def make_app(path: str, secret: str | None, feed: Feed, health: Health, secret_h
         if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=403, text="forbidden")
         try:
-            data = json.loads(await request.read())
+            data = orjson.loads(await request.read())
         except ValueError:
             return web.Response(status=400, text="bad json")
         if not isinstance(data, dict):

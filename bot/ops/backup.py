@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 
 from bot import i18n
 from bot.i18n import N_, _, t
@@ -99,11 +99,11 @@ def _opens(tokens: list[str], keys: list[str]) -> bool | None:
     """Whether the key ring opens these ciphertexts (None: nothing to try)."""
     if not tokens:
         return None
-    ring = MultiFernet([Fernet(k) for k in keys])
     try:
+        ring = crypto.KeyRing(keys)
         for token in tokens:
-            ring.decrypt(token.encode())
-    except InvalidToken:
+            ring.decrypt(token)
+    except (InvalidToken, crypto.KeyError_):
         return False
     return True
 
