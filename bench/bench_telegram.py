@@ -73,9 +73,24 @@ async def wait_webhook(api: FakeTelegramAPI, started: float, timeout: float = 60
     raise TimeoutError("no webhook registered")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (the workers of `run --workers N`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
 class Sampler:
+    """Peak RSS, and the CPU time the bot spent while the replay ran (steadier than updates/s,
+    which moves with whatever else the two cores do)."""
+
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self._task = pid, 0.0, None
+        self.cpu = 0.0
 
     async def _run(self) -> None:
         while True:
@@ -84,11 +99,13 @@ class Sampler:
 
     def __enter__(self) -> Sampler:
         self._task = asyncio.create_task(self._run())
+        self.cpu = -cpu_seconds(self.pid)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
+        self.cpu += cpu_seconds(self.pid)
 
 
 async def wait_ready(api: FakeTelegramAPI, started: float, timeout: float = 60) -> float:
@@ -162,6 +179,7 @@ async def run_one(kind: str, users: int, steps: int, workdir: Path, database: st
             "p50_ms": statistics.median(latencies) * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
             "rss_mib": sampler.peak,
+            "cpu_ms": sampler.cpu * 1000 / updates,
             "startup_s": startup,
             "api_errors": len(api.errors),
         }
@@ -194,22 +212,26 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="webhook workers (needs --database postgres)")
     parser.add_argument("--webhook", action="store_true", help="webhook even with one worker")
+    parser.add_argument("--no-echo", action="store_true", help="only the bot (quicker, for profiling; no ratio)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for framework in args.frameworks.split(","):
-            kinds = [f"echo-{framework}", framework] + (["echo-ptb-httpx"] if framework == "ptb" and args.httpx else [])
+            kinds = ([] if args.no_echo else [f"echo-{framework}"]) + [framework] + (["echo-ptb-httpx"] if framework == "ptb" and args.httpx else [])
             results = {kind: asyncio.run(run_one(kind, args.users, args.steps, Path(tmp), args.database, args.workers, args.webhook)) for kind in kinds}
             for kind, r in results.items():
                 rows.append((kind, r))
+            if args.no_echo:
+                continue
             ratio = results[framework]["updates_per_s"] / results[f"echo-{framework}"]["updates_per_s"]
-            rows.append((f"{framework} report/echo", {"ratio": ratio}))
-    print(f"{'run':<24}{'updates':>9}{'upd/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'start s':>9}{'errors':>8}")
+            cpu_ratio = results[f"echo-{framework}"]["cpu_ms"] / results[framework]["cpu_ms"]
+            rows.append((f"{framework} report/echo", {"ratio": ratio, "cpu_ratio": cpu_ratio}))
+    print(f"{'run':<24}{'updates':>9}{'upd/s':>9}{'CPU ms':>9}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'start s':>9}{'errors':>8}")
     for kind, r in rows:
         if "ratio" in r:
-            print(f"{kind:<24}{'ratio ' + format(r['ratio'], '.2f'):>9}")
+            print(f"{kind:<24}{'ratio ' + format(r['ratio'], '.2f'):>12}{'ratio ' + format(r['cpu_ratio'], '.2f'):>12}")
             continue
-        print(f"{kind:<24}{r['updates']:>9.0f}{r['updates_per_s']:>9.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['rss_mib']:>9.0f}{r['startup_s']:>9.2f}{r['api_errors']:>8.0f}")
+        print(f"{kind:<24}{r['updates']:>9.0f}{r['updates_per_s']:>9.0f}{r['cpu_ms']:>9.3f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['rss_mib']:>9.0f}{r['startup_s']:>9.2f}{r['api_errors']:>8.0f}")
 
 
 if __name__ == "__main__":

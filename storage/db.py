@@ -1,6 +1,14 @@
 """The database: one async engine and session factory for SQLite (default) or PostgreSQL.
 
 SQLite runs in WAL mode with a busy timeout so the bot, the CLI and a backup can share the file.
+
+On SQLite the updates' transactions are committed in groups. Each update's work is a SAVEPOINT
+inside one open transaction; the transaction commits once the event loop has run what was ready,
+or, when another update joined meanwhile (the bot is busy), GROUP_COMMIT_WINDOW later, or at
+GROUP_COMMIT_MAX updates. Every update still waits
+for the commit that holds its work before its answers are sent, so nothing is acknowledged that
+a crash could undo; an update that fails rolls back its own savepoint only. A commit was the
+largest single cost of an update (about 50 µs of a 0.6 ms update under load).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import Any
 import aiosqlite
 import orjson
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -25,9 +34,23 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import wal
 from storage.unit import DriverStatements, SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
+
+GROUP_COMMIT_MAX = 32  # updates per commit at most
+GROUP_COMMIT_WINDOW = 0.004  # seconds a busy group stays open; measured: 3-12 ms all gave the same
+
+
+class _Group:
+    """The open transaction of a group commit, and what its updates wait for."""
+
+    def __init__(self) -> None:
+        self.units = 0
+        self.commit_scheduled = False
+        self.lingered = False
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
 def is_sqlite(url: str) -> bool:
@@ -46,6 +69,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=1000")  # short: calls run on the event loop; the App retries
+    wal.connection_pragmas(cursor)
     cursor.close()
 
 
@@ -107,12 +131,21 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kw)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # In an update's transaction on SQLite, a session works in a SAVEPOINT of its own: its
+        # commit or rollback must not end the group's transaction (see the module).
+        self._unit_sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False,
+                                                 join_transaction_mode="create_savepoint")
         # SQLite has one writer at a time; letting connections race for it makes them sleep in
         # SQLite's busy handler (up to 100 ms a try). Queue them here instead, in order.
         self._sqlite_writer = asyncio.Lock() if is_sqlite(url) else None
         self._codecs = codecs_for(self.engine.dialect)
         self._update_conn: AsyncConnection | None = None  # SQLite: one connection for updates
         self._update_raw: sqlite3.Connection | None = None
+        self._group: _Group | None = None
+        database = make_url(url).database if self.sqlite else None
+        self._checkpointer = wal.Checkpointer(database) if database and database != ":memory:" else None
+        if self._checkpointer is not None:  # every commit through SQLAlchemy; the updates' below
+            event.listen(self.engine.sync_engine, "commit", lambda _connection: self._committed())
 
     @property
     def sqlite(self) -> bool:
@@ -127,12 +160,14 @@ class Database:
             return
         if _holding_writer.get():
             raise RuntimeError("nested transaction on SQLite: it would wait for itself; pass the session down instead")
-        async with self._sqlite_writer, self._sessions() as session, session.begin():
-            token = _holding_writer.set(True)
-            try:
-                yield session
-            finally:
-                _holding_writer.reset(token)
+        async with self._sqlite_writer:
+            self._commit_group()  # its own connection could not write while the group is open
+            async with self._sessions() as session, session.begin():
+                token = _holding_writer.set(True)
+                try:
+                    yield session
+                finally:
+                    _holding_writer.reset(token)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -150,31 +185,108 @@ class Database:
             return
         if _holding_writer.get():
             raise RuntimeError("nested transaction on SQLite: it would wait for itself; pass the session down instead")
-        async with self._sqlite_writer:
-            token = _holding_writer.set(True)
+        await self._sqlite_writer.acquire()
+        token = _holding_writer.set(True)
+        try:
+            conn, raw = await self._sqlite_update_connection()
+            group = self._open_group(raw)
+            unit = Unit(conn, SQLiteStatements(raw), self._unit_sessions, self._codecs, session_commits=True)
+            await unit.sql.run("SAVEPOINT unit", ())
             try:
-                conn, raw = await self._sqlite_update_connection()
-                unit = Unit(conn, SQLiteStatements(raw), self._sessions, self._codecs, session_commits=True)
-                try:
-                    yield unit
-                    await unit.save()
-                    unit.sql.commit()
-                except BaseException:
-                    await unit.discard()
-                    unit.sql.rollback()
-                    if conn.invalidated:
-                        await self._drop_update_connection()
-                    raise
-            finally:
-                _holding_writer.reset(token)
+                yield unit
+                await unit.save()
+                await unit.sql.run("RELEASE unit", ())
+            except BaseException:
+                await unit.discard()
+                self._undo_unit(raw)
+                if conn.invalidated:
+                    await self._drop_update_connection()
+                raise
+            group.units += 1
+        finally:
+            _holding_writer.reset(token)
+            self._sqlite_writer.release()
+            self._settle()
+        await group.committed  # answered only once its work is on disk
+
+    def _settle(self) -> None:
+        """The writer is free: commit a full group now, else once the loop has run what is ready."""
+        group = self._group
+        if group is None:
+            return
+        if group.units >= GROUP_COMMIT_MAX:
+            self._commit_group()
+        elif not group.commit_scheduled:
+            group.commit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._commit_when_free, group)
+
+    def _commit_when_free(self, group: _Group) -> None:
+        if self._group is not group:
+            return  # committed already (full, or by a transaction)
+        if self._sqlite_writer.locked():  # type: ignore[union-attr]
+            group.commit_scheduled = False  # the update holding the writer settles it when done
+            return
+        if group.units > 1 and not group.lingered:  # busy: more are on their way
+            group.lingered = True
+            asyncio.get_running_loop().call_later(GROUP_COMMIT_WINDOW, self._commit_when_free, group)
+            return
+        self._commit_group()
+
+    def _open_group(self, raw: sqlite3.Connection) -> _Group:
+        if self._group is None:
+            if raw.in_transaction:  # left by a failure that could not roll back
+                SQLiteStatements(raw).rollback()
+            try:
+                raw.execute("BEGIN")
+            except sqlite3.Error as error:
+                raise sa_exc.OperationalError("BEGIN", (), error) from error
+            self._group = _Group()
+        return self._group
+
+    def _commit_group(self) -> None:
+        """Commit the open group (the writer is free, so no update is half done in it)."""
+        group, self._group = self._group, None
+        if group is None:
+            return
+        assert self._update_raw is not None
+        statements = SQLiteStatements(self._update_raw)
+        try:
+            statements.commit()
+        except Exception as error:
+            statements.rollback()
+            group.committed.set_exception(error)  # each of its updates is tried again
+            group.committed.exception()  # retrieved: the updates that wait on it see it too
+            return
+        group.committed.set_result(None)
+        self._committed()
+
+    def _undo_unit(self, raw: sqlite3.Connection) -> None:
+        """Roll back one update's savepoint; if SQLite ended the whole transaction (a disk or
+        lock error can), the group is lost and its other updates are tried again."""
+        try:
+            raw.execute("ROLLBACK TO unit")
+            raw.execute("RELEASE unit")
+        except sqlite3.Error as error:
+            group, self._group = self._group, None
+            SQLiteStatements(raw).rollback()
+            if group is not None:
+                group.committed.set_exception(sa_exc.OperationalError("ROLLBACK TO unit", (), error))
+                group.committed.exception()
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     async def _sqlite_update_connection(self) -> tuple[AsyncConnection, sqlite3.Connection]:
         """Kept open: checking a connection out of the pool per update costs more than the update.
-        Statements go to the `sqlite3` connection under it (it begins its transaction by itself
-        at the first write); SQLAlchemy's connection is used only if a handler wants a session."""
+        Statements go to the `sqlite3` connection under it (the group's BEGIN and COMMIT too);
+        SQLAlchemy's connection is used only if a handler wants a session."""
         if self._update_conn is None or self._update_conn.closed:
             self._update_conn = await self.engine.connect()
             self._update_raw = (await self._update_conn.get_raw_connection()).driver_connection._connection
+            # Begun once, for good, in SQLAlchemy's eyes only (pysqlite sends nothing): sessions
+            # then join it with a SAVEPOINT and never commit or roll back the group themselves.
+            await self._update_conn.begin()
         return self._update_conn, self._update_raw
 
     async def _drop_update_connection(self) -> None:
@@ -183,5 +295,9 @@ class Database:
             await conn.close()
 
     async def dispose(self) -> None:
+        if self._group is not None and not self._sqlite_writer.locked():  # type: ignore[union-attr]
+            self._commit_group()  # normally committed already: nobody waits for the writer
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self._drop_update_connection()
         await self.engine.dispose()
