@@ -33,6 +33,8 @@ from storage import links, people
 
 log = logging.getLogger(__name__)
 
+GC_THRESHOLDS = (20_000, 50, 1_000)
+
 
 Channel = TelegramChannel | zalo.ZaloChannel
 
@@ -222,6 +224,10 @@ async def serve(settings: Settings) -> int:
     # Everything imported and built so far lives as long as the process: keep the collector from
     # walking those ~10^6 objects on every full collection (~1 s of CPU per 20,000 updates).
     gc.freeze()
+    # An update allocates a few thousand objects, nearly all freed by reference counting; at the
+    # default 700 the young generation was collected several times per update. Measured: 6-9%
+    # less CPU per update in the replay bench, the same peak RSS.
+    gc.set_threshold(*GC_THRESHOLDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -26,7 +28,7 @@ from sqlalchemy.orm import attributes, make_transient_to_detached
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation, Person, ProcessedUpdate, utcnow
+from storage.models import Conversation, Person, ProcessedUpdate
 
 Model = TypeVar("Model", bound=SQLModel)
 Row = Sequence[Any]
@@ -99,6 +101,7 @@ class TableCodec(Generic[Model]):
         self._manager = attributes.manager_of_class(model)
         self._load = [c.type._cached_result_processor(dialect, None) for c in self.columns]
         self._store = {c.key: c.type._cached_bind_processor(dialect) for c in self.columns}
+        self._second: tuple[int, Any] = (-1, None)
         self.select = f"SELECT {', '.join(c.name for c in self.columns)} FROM {self.table.name}"
 
     def instance(self, row: Row) -> Model:
@@ -118,6 +121,14 @@ class TableCodec(Generic[Model]):
     def bind(self, name: str, value: Any) -> Any:
         store = self._store[name]
         return store(value) if store is not None else value
+
+    def bind_this_second(self, name: str) -> Any:
+        """Now, to the second, as `name` stores it: converted once a second (converting a datetime
+        for SQLite cost as much as the INSERT it was for). For times where a second is enough."""
+        second = int(time.time())
+        if self._second[0] != second:
+            self._second = (second, self.bind(name, datetime.fromtimestamp(second, UTC)))
+        return self._second[1]
 
     def snapshot(self, obj: Model) -> dict[str, Any]:
         return {name: _copy(obj.__dict__.get(name)) for name in self.names}
@@ -153,7 +164,7 @@ class Unit:
         row = await self.sql.one(
             "INSERT INTO processed_update (channel, update_id, at) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING update_id",
-            (channel, update_id, codec.bind("at", utcnow())),
+            (channel, update_id, codec.bind_this_second("at")),
         )
         return row is not None
 
