@@ -85,8 +85,8 @@ class Intake:
         delay = 0.5
         while True:
             try:
-                async with self.app.db.transaction() as session:
-                    await inbox.keep(session, self.channel, rows, handled_below=self._handled_below(), now=self.app.clock())
+                async with self.app.db.unit() as unit:
+                    await inbox.keep(unit, self.channel, rows, handled_below=self._handled_below(), now=self.app.clock())
                 return
             except Exception as exc:  # the database is away: nothing is confirmed until it is back
                 log.warning("inbox not written (%s); again in %.1f s", type(exc).__name__, delay)

@@ -7,6 +7,7 @@ Kinds with options (choice, multi-choice, yes/no, place candidates) also say wha
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ def match_option(text: str, options: Sequence[Option], ctx: Context) -> Option:
         raise ParseError(N_("Hãy gõ một số từ 1 đến {n}, hoặc bấm một lựa chọn."), n=len(options))
     if not folded:
         raise ParseError(N_("Hãy chọn một mục: bấm nút hoặc gõ số thứ tự."))
-    labels = [(o, {fold(o.label), fold(ctx.translate(o.label))}) for o in options]
+    labels = [(o, _names(o.label, ctx.translate(o.label))) for o in options]
     exact = [o for o, names in labels if folded in names]
     if len(exact) == 1:
         return exact[0]
@@ -91,6 +92,12 @@ def match_option(text: str, options: Sequence[Option], ctx: Context) -> Option:
     if len(starts) > 1 or len(inside) > 1:
         raise ParseError(N_("Có nhiều mục khớp với «{text}». Hãy gõ số thứ tự."), text=text[:40])
     raise ParseError(N_("Không có mục «{text}». Hãy bấm một lựa chọn hoặc gõ số thứ tự."), text=text[:40])
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(label: str, translated: str) -> frozenset[str]:
+    """An option's label and its translation, folded: the same few hundred labels, every answer."""
+    return frozenset({fold(label), fold(translated)})
 
 
 def _starts_with_words(name: str, words: list[str]) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import attributes, make_transient_to_detached
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation, Person, ProcessedUpdate
+from storage.models import Conversation, InboxUpdate, Person, ProcessedUpdate
 
 Model = TypeVar("Model", bound=SQLModel)
 Row = Sequence[Any]
@@ -51,6 +51,14 @@ class SQLiteStatements:
 
     async def run(self, sql: str, params: Row) -> None:
         await self.one(sql, params)
+
+    async def many(self, sql: str, rows: Sequence[Row]) -> None:
+        try:
+            self.raw.executemany(sql, rows)
+        except sqlite3.OperationalError as error:
+            raise sa_exc.OperationalError(sql, (), error) from error
+        except sqlite3.IntegrityError as error:
+            raise sa_exc.IntegrityError(sql, (), error) from error
 
     def commit(self) -> None:
         """Commit what is still open (a session that ran statements has committed already)."""
@@ -88,6 +96,10 @@ class DriverStatements:
 
     async def run(self, sql: str, params: Row) -> None:
         await self.conn.exec_driver_sql(self._native(sql), tuple(params))
+
+    async def many(self, sql: str, rows: Sequence[Row]) -> None:
+        if rows:
+            await self.conn.exec_driver_sql(self._native(sql), [tuple(r) for r in rows])
 
 
 class TableCodec(Generic[Model]):
@@ -155,6 +167,10 @@ class Unit:
         self._session_commits = session_commits
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
+
+    def codec(self, model: type[Model]) -> TableCodec[Model]:
+        """Column conversions of a table this module knows (for plain SQL elsewhere in storage/)."""
+        return self._codecs[model]
 
     # ---- the statements of every update ------------------------------------------------------
 
@@ -249,4 +265,4 @@ class Unit:
 
 
 def codecs_for(dialect: Dialect) -> dict[type, TableCodec[Any]]:
-    return {model: TableCodec(model, dialect) for model in (Person, Conversation, ProcessedUpdate)}
+    return {model: TableCodec(model, dialect) for model in (Person, Conversation, ProcessedUpdate, InboxUpdate)}
