@@ -25,6 +25,7 @@ SKIP_WORDS = frozenset({"bo qua", "skip", "bq"})
 KEEP_WORDS = frozenset({"giu nguyen", "giu", "keep"})
 SUBMIT_WORDS = frozenset({"gui", "gui bao cao", "send", "submit", "xong", "ok", "dong y", "xac nhan"})
 EDIT_WORDS = ("sua", "edit", "chinh", "chinh sua")
+CONTROL_TEXT_MAX = 40  # longer than any of the words above, even decomposed and with trailing "!!"
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def advance(form: Form, state: FormState, inp: Input, ctx: Context) -> Turn:
 def _control(inp: Input) -> str | None:
     if inp.button is not None and inp.button.startswith("f:"):
         return inp.button[2:]
-    if inp.text is not None:
+    if inp.text is not None and len(inp.text.strip()) <= CONTROL_TEXT_MAX:  # an answer is no command word
         folded = fold(inp.text).strip(" .!")
         for name, words in (("back", BACK_WORDS), ("skip", SKIP_WORDS), ("keep", KEEP_WORDS)):
             if folded in words:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,12 +83,12 @@ _ring: KeyRing | None = None
 # by one update and read by the next, and decrypting it again cost a tenth of an update. Bounded,
 # in memory only, cleared when the keys change; nothing here is ever written anywhere.
 RECENT_LIMIT = 2048
-_recent: dict[str, str] = {}
+_recent: OrderedDict[str, str] = OrderedDict()
 
 
 def _remember(token: str, text: str) -> None:
     if len(_recent) >= RECENT_LIMIT:
-        del _recent[next(iter(_recent))]  # oldest first
+        _recent.popitem(last=False)  # oldest first (a dict's first key is found by a scan)
     _recent[token] = text
 
 
