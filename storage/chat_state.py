@@ -8,6 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation, utcnow
+from storage.unit import assign
 
 
 async def load(session: AsyncSession, channel: str, chat_id: str, lock: bool = True) -> Conversation:
@@ -24,12 +25,12 @@ async def load(session: AsyncSession, channel: str, chat_id: str, lock: bool = T
 
 
 def save_form(row: Conversation, form: str | None, state: dict[str, Any] | None) -> None:
-    row.form, row.state, row.updated_at = form, state, utcnow()
+    assign(row, form=form, state=state, updated_at=utcnow())
 
 
 def save_menu(row: Conversation, button_data: list[str]) -> None:
     if row.menu != button_data:  # unchanged: no write
-        row.menu, row.updated_at = list(button_data), utcnow()
+        assign(row, menu=list(button_data), updated_at=utcnow())
 
 
 async def remember_menu(session: AsyncSession, channel: str, chat_id: str, button_data: list[str]) -> None:

@@ -17,6 +17,8 @@ _DROP = frozenset({"Mn", "Me", "Cf"})
 
 
 def _strip_marks(s: str) -> str:
+    if s.isascii():  # nothing to decompose or drop (most answers without diacritics, numbers)
+        return s
     decomposed = unicodedata.normalize("NFD", s)
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _DROP)
     return kept.replace("\u0111", "d").replace("\u0110", "d")  # đ, Đ: a letter, not a mark
