@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Invite, Person, utcnow
+from storage.unit import Unit, assign
 
 ROLES = ("guest", "donor", "collaborator", "staff")
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over a bad line
@@ -71,18 +73,26 @@ def normalise_invite_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-async def redeem_invite(session: AsyncSession, person: Person, code: str, now: datetime | None = None) -> Invite | None:
-    """Turn the person into a collaborator of the invite's commune. None: unknown, used or expired."""
+class Redeemed(NamedTuple):
+    province_code: int
+    commune_code: int
+
+
+async def redeem_invite(unit: Unit, person: Person, code: str, now: datetime | None = None) -> Redeemed | None:
+    """Turn the person into a collaborator of the invite's commune. None: unknown, used or expired.
+
+    One statement in the update's own transaction: of two people redeeming the same code at the
+    same moment, exactly one gets it (no separate read to race on)."""
     now = now or utcnow()
-    result = await session.exec(
-        select(Invite).where(Invite.code == normalise_invite_code(code)).with_for_update()
+    codec = unit.codec(Invite)
+    row = await unit.sql.one(
+        "UPDATE invite SET used_by = ?, used_at = ? WHERE code = ? AND used_at IS NULL AND expires_at > ? "
+        "RETURNING province_code, commune_code",
+        (person.id, codec.bind("used_at", now), normalise_invite_code(code), codec.bind("expires_at", now)),
     )
-    invite = result.first()
-    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+    if row is None:
         return None
-    invite.used_by, invite.used_at = person.id, now
-    if person.role != "staff":
-        person.role = "collaborator"
-    person.province_code, person.commune_code = invite.province_code, invite.commune_code
-    person.active = True
-    return invite
+    redeemed = Redeemed(int(row[0]), int(row[1]))
+    role = person.role if person.role == "staff" else "collaborator"
+    assign(person, role=role, province_code=redeemed.province_code, commune_code=redeemed.commune_code, active=True)
+    return redeemed

@@ -28,7 +28,7 @@ from sqlalchemy.orm import attributes, make_transient_to_detached
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation, InboxUpdate, Person, ProcessedUpdate
+from storage.models import Conversation, InboxUpdate, Invite, Person, ProcessedUpdate
 
 Model = TypeVar("Model", bound=SQLModel)
 Row = Sequence[Any]
@@ -276,4 +276,4 @@ class Unit:
 
 
 def codecs_for(dialect: Dialect) -> dict[type, TableCodec[Any]]:
-    return {model: TableCodec(model, dialect) for model in (Person, Conversation, ProcessedUpdate, InboxUpdate)}
+    return {model: TableCodec(model, dialect) for model in (Person, Conversation, ProcessedUpdate, InboxUpdate, Invite)}

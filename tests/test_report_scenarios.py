@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from datetime import timedelta
 
@@ -356,6 +357,20 @@ async def test_invite_is_one_time_and_expires(app: App, clock: Clock) -> None:
     async with app.db.transaction() as session:
         roles = {p.external_id: p.role for p in await session.exec(select(Person))}
     assert roles["601"] == "collaborator" and roles["602"] == "guest"
+
+
+async def test_an_invite_sent_by_ten_people_at_once_makes_one_collaborator(app: App, clock: Clock) -> None:
+    from storage import people
+
+    async with app.db.transaction() as session:
+        invite = await people.create_invite(session, 15, await _ban_ho_code(), now=clock.now)
+    chats = [Chat(app, user=str(620 + i)) for i in range(10)]
+    await asyncio.gather(*(c.send(f"/start {invite.code}") for c in chats))
+    assert sum("Chào mừng" in c.text for c in chats) == 1
+    assert sum("đã được dùng" in c.text for c in chats) == 9
+    async with app.db.transaction() as session:
+        roles = [p.role for p in await session.exec(select(Person)) if p.external_id.startswith("62")]
+    assert sorted(roles) == ["collaborator"] + ["guest"] * 9
 
 
 async def _ban_ho_code() -> int:

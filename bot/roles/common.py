@@ -59,7 +59,7 @@ async def start(ctx: Context) -> Replies:
     """/start, or /start <invite code> from a deep link."""
     if ctx.event.args:
         code = ctx.event.args[0]
-        invite = await people.redeem_invite(ctx.session, ctx.person, code, now=ctx.now)
+        invite = await people.redeem_invite(ctx.unit, ctx.person, code, now=ctx.now)
         if invite is None:
             return [Reply(_("Mã mời này không đúng, đã được dùng hoặc đã hết hạn (mã có hạn 7 ngày). Hãy xin cán bộ một mã mới.")), menu(ctx)]
         place = f"{places.ward(invite.commune_code).name}, {places.province(invite.province_code).name}"
