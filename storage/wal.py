@@ -52,6 +52,7 @@ class Checkpointer:
     def checkpoint(self) -> None:
         if self._connection is None:
             self._connection = sqlite3.connect(self.path, isolation_level=None)
+            self._connection.execute("PRAGMA cache_size=-64")  # a checkpoint copies pages; it needs no cache
         self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     async def close(self) -> None:
