@@ -137,5 +137,5 @@ class Intake:
         handled_below = self._handled_below()
         if handled_below is not None:
             with contextlib.suppress(Exception):  # what stays is replayed, and dropped as seen
-                async with self.app.db.transaction() as session:
-                    await inbox.release_below(session, self.channel, handled_below)
+                async with self.app.db.unit() as unit:
+                    await inbox.release_below(unit, self.channel, handled_below)

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
+
+from storage import jsontext
 
 
 class KeyError_(RuntimeError):
@@ -77,6 +78,7 @@ class KeyRing:
 
 
 _ring: KeyRing | None = None
+
 
 def configure(keys: Sequence[str | bytes]) -> None:
     """Install the key ring. The first key encrypts; all of them decrypt."""
@@ -141,7 +143,7 @@ class EncryptedJSON(TypeDecorator[dict]):
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         if value is None:
             return None
-        return encrypt(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode())
+        return encrypt(jsontext.dumps(value))
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
-        return None if value is None else orjson.loads(decrypt(value))
+        return None if value is None else jsontext.loads(decrypt(value))

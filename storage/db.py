@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-import orjson
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -34,7 +33,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import wal
+from storage import jsontext, wal
 from storage.unit import DriverStatements, SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
@@ -109,15 +108,10 @@ class InlineSQLiteConnection(aiosqlite.Connection):
         return None
 
 
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 def create_engine(url: str, **kw: Any) -> AsyncEngine:
-    """An async engine with the right settings for the backend. JSON columns go through orjson:
-    JSON through the stdlib was about 8% of the bot's CPU under load."""
-    kw.setdefault("json_serializer", _json_text)
-    kw.setdefault("json_deserializer", orjson.loads)
+    """An async engine with the right settings for the backend (JSON columns: storage/jsontext.py)."""
+    kw.setdefault("json_serializer", jsontext.dumps)
+    kw.setdefault("json_deserializer", jsontext.loads)
     if is_sqlite(url):
         _prepare_sqlite_file(url)
         database = make_url(url).database or ":memory:"

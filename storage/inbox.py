@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,7 +30,7 @@ async def keep(unit: Unit, channel: str, updates: Sequence[tuple[int, dict[str, 
     Plain SQL in the updates' own transaction (storage/unit.py): it runs for every batch polled,
     and through a session of its own it cost a twelfth of the bot's CPU."""
     if handled_below is not None:
-        await unit.sql.run(_RELEASE, (channel, handled_below))
+        await release_below(unit, channel, handled_below)
     if updates:
         codec = unit.codec(InboxUpdate)
         received = codec.bind("received_at", now or utcnow())
@@ -44,5 +43,6 @@ async def kept(session: AsyncSession, channel: str) -> list[dict[str, Any]]:
     return [row.body for row in rows]
 
 
-async def release_below(session: AsyncSession, channel: str, update_id: int) -> None:
-    await session.exec(delete(InboxUpdate).where(col(InboxUpdate.channel) == channel, col(InboxUpdate.update_id) < update_id))  # type: ignore[call-overload]
+async def release_below(unit: Unit, channel: str, update_id: int) -> None:
+    """Forget the updates below `update_id`: every one of them is handled."""
+    await unit.sql.run(_RELEASE, (channel, update_id))

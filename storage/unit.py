@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -42,36 +42,36 @@ class SQLiteStatements:
         self.raw = raw
 
     async def one(self, sql: str, params: Row) -> Row | None:
-        try:
+        with _as_sqlalchemy_error(sql, params):
             return self.raw.execute(sql, params).fetchone()
-        except sqlite3.OperationalError as error:
-            raise sa_exc.OperationalError(sql, params, error) from error
-        except sqlite3.IntegrityError as error:
-            raise sa_exc.IntegrityError(sql, params, error) from error
 
     async def run(self, sql: str, params: Row) -> None:
         await self.one(sql, params)
 
     async def many(self, sql: str, rows: Sequence[Row]) -> None:
-        try:
+        with _as_sqlalchemy_error(sql, ()):
             self.raw.executemany(sql, rows)
-        except sqlite3.OperationalError as error:
-            raise sa_exc.OperationalError(sql, (), error) from error
-        except sqlite3.IntegrityError as error:
-            raise sa_exc.IntegrityError(sql, (), error) from error
 
     def commit(self) -> None:
-        """Commit what is still open (a session that ran statements has committed already)."""
+        """Commit what is open (Database commits a group of updates with it)."""
         if not self.raw.in_transaction:
             return
-        try:
+        with _as_sqlalchemy_error("COMMIT", ()):
             self.raw.commit()
-        except sqlite3.OperationalError as error:
-            raise sa_exc.OperationalError("COMMIT", (), error) from error
 
     def rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):  # nothing begun, or the connection is gone
             self.raw.rollback()
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_error(sql: str, params: Row) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise sa_exc.OperationalError(sql, params, error) from error
+    except sqlite3.IntegrityError as error:
+        raise sa_exc.IntegrityError(sql, params, error) from error
 
 
 class DriverStatements:
@@ -172,9 +172,9 @@ class Unit:
     def __init__(self, conn: AsyncConnection, statements: Any, sessions: Any,
                  codecs: dict[type, TableCodec[Any]], session_commits: bool = False) -> None:
         self.conn, self.sql, self._sessions, self._codecs = conn, statements, sessions, codecs
-        # PostgreSQL: the connection's transaction is the caller's and the session joins it.
-        # SQLite: there is no SQLAlchemy transaction until a session starts one, so the session
-        # commits, and that commits everything done on the connection.
+        # PostgreSQL: the session joins the connection's transaction and is flushed into it.
+        # SQLite: the session works in a SAVEPOINT of its own inside the group's transaction
+        # (storage/db.py); its commit releases that savepoint, never the group.
         self._session_commits = session_commits
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
