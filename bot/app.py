@@ -133,16 +133,16 @@ class App:
     async def _handle(self, event: Event) -> list[Reply]:
         queued = False
         async with self.db.unit() as unit:
-            if event.update is not None and not await unit.first_time(event.channel, event.update):
+            opened = await unit.open(event.channel, event.update, event.user, event.chat, lock=not self.db.sqlite)
+            if opened is None:
                 log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)
                 return []
-            person = await unit.person(event.channel, event.user, event.chat)
+            person, chat = opened
             now = self.clock()
             if person.last_seen_at is None or now - person.last_seen_at > LAST_SEEN_RESOLUTION:
                 person.last_seen_at = now  # hourly is enough for "last active", and saves a write
             if event.name and person.display_name is None:
                 person.display_name = event.name[:80]
-            chat = await unit.conversation(event.channel, event.chat, lock=not self.db.sqlite)
             lang = person.locale or i18n.pick(event.locale, self.settings.default_locale)
             ctx = Context(app=self, unit=unit, event=event, person=person, chat=chat, now=now, lang=lang)
             with i18n.use(lang):

@@ -34,11 +34,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jsontext, wal
-from storage.unit import DriverStatements, SQLiteStatements, Unit, codecs_for
+from storage.pg_updates import UpdateConnections
+from storage.unit import SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
 
 GROUP_COMMIT_MAX = 32  # updates per commit at most
+UPDATE_CONNECTIONS = 10  # PostgreSQL: connections kept for updates (storage/pg_updates.py)
 GROUP_COMMIT_WINDOW = 0.004  # seconds a busy group stays open; measured: 3-12 ms all gave the same
 
 
@@ -119,8 +121,9 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kw)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kw.setdefault("pool_pre_ping", True)
-    kw.setdefault("pool_size", 10)
+    kw.setdefault("pool_pre_ping", True)  # updates' own connections do without (storage/pg_updates.py)
+    kw.setdefault("pool_size", UPDATE_CONNECTIONS + 5)  # those are kept out of the pool for good
+    kw.setdefault("max_overflow", 5)
     return create_async_engine(url, **kw)
 
 
@@ -139,6 +142,8 @@ class Database:
         # SQLite's busy handler (up to 100 ms a try). Queue them here instead, in order.
         self._sqlite_writer = asyncio.Lock() if is_sqlite(url) else None
         self._codecs = codecs_for(self.engine.dialect)
+        self._pg_updates = None if self.sqlite else UpdateConnections(
+            self.engine, self._sessions, self._codecs, size=UPDATE_CONNECTIONS)
         self._update_conn: AsyncConnection | None = None  # SQLite: one connection for updates
         self._update_raw: sqlite3.Connection | None = None
         self._group: _Group | None = None
@@ -173,15 +178,9 @@ class Database:
     async def unit(self) -> AsyncIterator[Unit]:
         """The transaction of one update (storage/unit.py): plain SQL for what every update
         does, an ORM session on the same transaction when a handler asks for one."""
-        if self._sqlite_writer is None:
-            async with self.engine.connect() as conn, conn.begin():
-                unit = Unit(conn, DriverStatements(conn), self._sessions, self._codecs)
-                try:
-                    yield unit
-                    await unit.save()
-                except BaseException:
-                    await unit.discard()
-                    raise
+        if self._pg_updates is not None:
+            async with self._pg_updates.unit() as unit:
+                yield unit
             return
         if _holding_writer.get():
             raise RuntimeError("nested transaction on SQLite: it would wait for itself; pass the session down instead")
@@ -302,4 +301,6 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._drop_update_connection()
+        if self._pg_updates is not None:
+            await self._pg_updates.close()
         await self.engine.dispose()

@@ -15,11 +15,12 @@ so a new column needs no change here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
@@ -29,6 +30,9 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation, InboxUpdate, Invite, Person, ProcessedUpdate
+
+if TYPE_CHECKING:  # imported when a PostgreSQL unit is made: a SQLite bot starts without it
+    import asyncpg
 
 Model = TypeVar("Model", bound=SQLModel)
 Row = Sequence[Any]
@@ -74,32 +78,56 @@ def _as_sqlalchemy_error(sql: str, params: Row) -> Iterator[None]:
         raise sa_exc.IntegrityError(sql, params, error) from error
 
 
-class DriverStatements:
-    """Statements through SQLAlchemy's driver layer (PostgreSQL: asyncpg), skipping compilation."""
+class AsyncpgStatements:
+    """Statements straight on the asyncpg connection under the SQLAlchemy one, in a transaction
+    begun here (storage/db.py). Through SQLAlchemy each statement also went through a greenlet,
+    a second prepared-statement cache and a result object; with pre-ping's three round trips,
+    that was most of an update's cost on PostgreSQL. Errors are raised as SQLAlchemy's."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-        self._numbered: dict[str, str] = {}
-
-    def _native(self, sql: str) -> str:
-        """`?` placeholders as the driver's own (`$1, $2…` for asyncpg)."""
-        native = self._numbered.get(sql)
-        if native is None:
-            parts = sql.split("?")
-            native = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
-            self._numbered[sql] = native
-        return native
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self.raw = raw
 
     async def one(self, sql: str, params: Row) -> Row | None:
-        result = await self.conn.exec_driver_sql(self._native(sql), tuple(params))
-        return result.first() if result.returns_rows else None
+        with as_sqlalchemy_error_pg(sql, params):
+            return await self.raw.fetchrow(_numbered(sql), *params)
 
     async def run(self, sql: str, params: Row) -> None:
-        await self.conn.exec_driver_sql(self._native(sql), tuple(params))
+        with as_sqlalchemy_error_pg(sql, params):
+            await self.raw.execute(_numbered(sql), *params)
 
     async def many(self, sql: str, rows: Sequence[Row]) -> None:
         if rows:
-            await self.conn.exec_driver_sql(self._native(sql), [tuple(r) for r in rows])
+            with as_sqlalchemy_error_pg(sql, ()):
+                await self.raw.executemany(_numbered(sql), rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """`?` placeholders as asyncpg's `$1, $2…` (the statements here hold no literal `?`)."""
+    parts = sql.split("?")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+
+
+# SQLSTATE classes worth waiting for: connection (08), deadlock and serialisation (40), out of
+# resources (53), lock not available (55), server shutting down or starting (57).
+_TRANSIENT_SQLSTATES = ("08", "40", "53", "55", "57")
+
+
+@contextlib.contextmanager
+def as_sqlalchemy_error_pg(sql: str, params: Row) -> Iterator[None]:
+    """asyncpg's errors as SQLAlchemy's: transient ones as OperationalError, which App retries."""
+    import asyncpg
+
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise sa_exc.IntegrityError(sql, params, error) from error
+    except asyncpg.PostgresError as error:
+        if (error.sqlstate or "").startswith(_TRANSIENT_SQLSTATES):
+            raise sa_exc.OperationalError(sql, params, error) from error
+        raise sa_exc.ProgrammingError(sql, params, error) from error
+    except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:  # the connection is gone or unusable
+        raise sa_exc.OperationalError(sql, params, error) from error
 
 
 class TableCodec(Generic[Model]):
@@ -185,6 +213,34 @@ class Unit:
 
     # ---- the statements of every update ------------------------------------------------------
 
+    async def open(self, channel: str, update_id: str | None, external_id: str, chat_id: str,
+                   lock: bool) -> tuple[Person, Conversation] | None:
+        """What every update starts with: its id recorded (None if it was processed already),
+        the person and the chat's state, each created on first contact. On PostgreSQL in one
+        round trip, the chat's row locked (see `conversation`); on SQLite a statement costs
+        microseconds and there is no trip to save."""
+        if not isinstance(self.sql, AsyncpgStatements):
+            if update_id is not None and not await self.first_time(channel, update_id):
+                return None
+            person = await self.person(channel, external_id, chat_id)
+            return person, await self.conversation(channel, chat_id, lock)
+        people, chats = self._codecs[Person], self._codecs[Conversation]
+        params: list[Any] = [] if update_id is None else [channel, update_id, self._codecs[ProcessedUpdate].bind_this_second("at")]
+        row = await self.sql.one(_opening_sql(people, chats, update_id is not None, lock),
+                                 (*params, channel, external_id, channel, chat_id))
+        assert row is not None
+        if not row[0]:
+            return None
+        width = len(people.names)
+        person_row, chat_row = row[1:1 + width], row[1 + width:]
+        person = await self._found_or_new_person(person_row, channel, external_id, chat_id)
+        if chat_row[0] is None:
+            chat = await self._insert(chats, Conversation(channel=channel, chat_id=chat_id, menu=[]))
+        else:
+            chat = chats.instance(chat_row)
+        self._track(chats, chat)
+        return person, chat
+
     async def first_time(self, channel: str, update_id: str) -> bool:
         """Record the update id; False if it was already processed (a redelivery)."""
         codec = self._codecs[ProcessedUpdate]
@@ -197,9 +253,12 @@ class Unit:
 
     async def person(self, channel: str, external_id: str, chat_id: str) -> Person:
         """The person behind a channel user id, created on first contact; tracked for saving."""
+        row = await self.sql.one(f"{self._codecs[Person].select} WHERE channel = ? AND external_id = ?", (channel, external_id))
+        return await self._found_or_new_person(row, channel, external_id, chat_id)
+
+    async def _found_or_new_person(self, row: Row | None, channel: str, external_id: str, chat_id: str) -> Person:
         codec = self._codecs[Person]
-        row = await self.sql.one(f"{codec.select} WHERE channel = ? AND external_id = ?", (channel, external_id))
-        if row is None:
+        if row is None or row[0] is None:
             person = await self._insert(codec, Person(channel=channel, external_id=external_id, chat_id=chat_id))
         else:
             person = codec.instance(row)
@@ -273,6 +332,21 @@ class Unit:
         if self._session is not None:
             await self._session.rollback()
             await self._session.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _opening_sql(people: TableCodec[Person], chats: TableCodec[Conversation], with_update: bool, lock: bool) -> str:
+    """Unit.open's one statement: whether the update is new, then the person's columns, then
+    the chat's (NULLs where there is no row yet)."""
+    fresh = ("fresh AS (INSERT INTO processed_update (channel, update_id, at) VALUES (?, ?, ?) "
+             "ON CONFLICT DO NOTHING RETURNING 1), ") if with_update else ""
+    return (
+        f"WITH {fresh}"
+        f"p AS ({people.select} WHERE channel = ? AND external_id = ?), "
+        f"c AS ({chats.select} WHERE channel = ? AND chat_id = ?{' FOR UPDATE' if lock else ''}) "
+        f"SELECT {'EXISTS (SELECT 1 FROM fresh)' if with_update else 'true'}, p.*, c.* "
+        "FROM (SELECT 1) AS one LEFT JOIN p ON true LEFT JOIN c ON true"
+    )
 
 
 def codecs_for(dialect: Dialect) -> dict[type, TableCodec[Any]]:
