@@ -9,6 +9,8 @@ GROUP_COMMIT_MAX updates. Every update still waits for the commit that holds its
 answers are sent, so nothing is acknowledged that a crash could undo; an update that fails rolls
 back its own savepoint only, and if a commit fails, every update in it is tried again (App). A
 commit was the largest single cost of an update (about 50 µs of a 0.6 ms update under load).
+
+On PostgreSQL each update is a transaction of its own on a kept connection (storage/pg_updates.py).
 """
 
 from __future__ import annotations
@@ -189,7 +191,7 @@ class Database:
         try:
             conn, raw = await self._sqlite_update_connection()
             group = self._open_group(raw)
-            unit = Unit(conn, SQLiteStatements(raw), self._unit_sessions, self._codecs, session_commits=True)
+            unit = Unit(conn, SQLiteStatements(raw), self._unit_sessions, self._codecs)
             await unit.sql.run("SAVEPOINT unit", ())
             try:
                 yield unit

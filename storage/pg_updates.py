@@ -45,13 +45,13 @@ class UpdateConnections:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
         async with self._slots:
-            conn, raw = self._idle.pop() if self._idle else await self._connect()
+            conn, raw = await self._take()
             ended = False  # committed or rolled back: the connection is fit for the next update
             try:
                 if not raw.is_in_transaction():  # a new connection, or the last update failed
                     with as_sqlalchemy_error_pg("BEGIN", ()):
                         await raw.execute("BEGIN")
-                unit = Unit(conn, AsyncpgStatements(raw), self._sessions, self._codecs, session_commits=True)
+                unit = Unit(conn, AsyncpgStatements(raw), self._sessions, self._codecs)
                 try:
                     yield unit
                     await unit.save()
@@ -69,6 +69,15 @@ class UpdateConnections:
                     self._idle.append((conn, raw))
                 else:
                     await self._drop(conn)
+
+    async def _take(self) -> tuple[AsyncConnection, Any]:
+        """An idle connection the server has not closed (after a restart, all of them are), or a new one."""
+        while self._idle:
+            conn, raw = self._idle.pop()
+            if not raw.is_closed():
+                return conn, raw
+            await self._drop(conn)
+        return await self._connect()
 
     async def _connect(self) -> tuple[AsyncConnection, Any]:
         """SQLAlchemy's side in autocommit: it sends no BEGIN, COMMIT or SAVEPOINT of its own, so

@@ -3,7 +3,7 @@
 Every message a person sends records its update id, loads the person and the chat's state, and
 saves the state back. Through the ORM those four statements cost about 1.5 ms of CPU per update,
 five times what the channel library itself costs; as plain SQL they cost tens of microseconds
-(on SQLite the calls go straight to the `sqlite3` connection). Handlers still get ORM objects and
+(the calls go straight to the `sqlite3` connection, or to asyncpg's). Handlers still get ORM objects and
 an ORM session: the session is created only when a handler asks for it, on the same connection
 and transaction, with the person and chat attached to it, so everything still commits or rolls
 back together.
@@ -198,12 +198,12 @@ class Unit:
     """The transaction of one update. Use `Database.unit()` to get one."""
 
     def __init__(self, conn: AsyncConnection, statements: Any, sessions: Any,
-                 codecs: dict[type, TableCodec[Any]], session_commits: bool = False) -> None:
+                 codecs: dict[type, TableCodec[Any]]) -> None:
         self.conn, self.sql, self._sessions, self._codecs = conn, statements, sessions, codecs
-        # PostgreSQL: the session joins the connection's transaction and is flushed into it.
-        # SQLite: the session works in a SAVEPOINT of its own inside the group's transaction
-        # (storage/db.py); its commit releases that savepoint, never the group.
-        self._session_commits = session_commits
+        # The session's commit never ends the update's transaction. SQLite: the session works
+        # in a SAVEPOINT of its own inside the group's transaction (storage/db.py), which its
+        # commit releases. PostgreSQL: SQLAlchemy's side is in autocommit inside the update's
+        # transaction (storage/pg_updates.py), so its commit only flushes.
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
 
@@ -312,10 +312,7 @@ class Unit:
     async def save(self) -> None:
         """Write what changed: through the session if one was used, else one UPDATE per row."""
         if self._session is not None:
-            if self._session_commits:
-                await self._session.commit()
-            else:
-                await self._session.flush()
+            await self._session.commit()
             await self._session.close()
             return
         for obj, before in self._tracked:

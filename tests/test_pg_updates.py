@@ -85,3 +85,19 @@ async def test_a_redelivered_update_is_answered_once(app: App, collaborator: Cha
     assert first and again == []
     await collaborator.send(FULL_REPORT[1])  # the name was taken once: this answers the next question
     assert collaborator.text.startswith("(3/17)")
+
+
+async def test_after_a_server_restart_the_next_answer_needs_no_retries(
+        app: App, collaborator: Chat, caplog: pytest.LogCaptureFixture) -> None:
+    others = [await Chat.collaborator(app, user=str(600 + i)) for i in range(6)]
+    await asyncio.gather(*(chat.send("/baocao") for chat in [collaborator, *others]))  # several kept connections
+    async with app.db.engine.connect() as conn:  # PostgreSQL restarted: every session ends at once
+        killed = await conn.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'"))
+    assert killed >= 2
+    await asyncio.sleep(0.3)  # the closed sockets reach the bot long before the next message does
+    caplog.clear()
+    await collaborator.send(FULL_REPORT[0])
+    assert collaborator.text.startswith("(2/17)")
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]  # dead ones were skipped, not tried
