@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot import i18n, router
-from bot.context import Context
+from bot.context import Context, FileNeeded
 from bot.core import Button, Event, Reply
 from bot.settings import Settings
 from storage import crypto, migrate, outbox, people
@@ -40,6 +40,7 @@ def _unavailable(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower() if exc.orig is not None else ""
     return any(word in text for word in ("locked", "connection", "terminat", "shutdown", "starting up"))
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+MAX_FILES_PER_UPDATE = 4  # files one update may fetch (a photo, a workbook): a bound, not a limit met
 
 
 def reply_to_payload(reply: Reply) -> dict[str, Any]:
@@ -118,9 +119,14 @@ class App:
         """The database gone for a moment (restarting, locked by a backup) delays an update; it
         does not drop it. Each try is a whole transaction, so a retry never doubles anything."""
         started = time.monotonic()
+        files: dict[str, bytes | Exception] = {}
         for attempt in itertools.count():
             try:
-                return await self._handle(event)
+                return await self._handle(event, files)
+            except FileNeeded as need:  # rolled back; fetched with no transaction open (bot/context.py)
+                if need.file_id in files or len(files) >= MAX_FILES_PER_UPDATE:
+                    raise RuntimeError("a handler asked for a file it was given") from None
+                files[need.file_id] = await self._download(need.file_id)
             except DATABASE_UNAVAILABLE as exc:
                 if isinstance(exc, DBAPIError) and not _unavailable(exc):
                     raise
@@ -130,7 +136,16 @@ class App:
                 await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
 
-    async def _handle(self, event: Event) -> list[Reply]:
+    async def _download(self, file_id: str) -> bytes | Exception:
+        if self.fetch_file is None:
+            return LookupError("this channel cannot download files")
+        try:
+            return await self.fetch_file(file_id)
+        except Exception as exc:  # the handler words it for the person; the file id is not logged
+            log.warning("file not downloaded: %s", type(exc).__name__)
+            return exc
+
+    async def _handle(self, event: Event, files: dict[str, bytes | Exception]) -> list[Reply]:
         queued = False
         async with self.db.unit() as unit:
             opened = await unit.open(event.channel, event.update, event.user, event.chat, lock=not self.db.sqlite)
@@ -144,7 +159,7 @@ class App:
             if event.name and person.display_name is None:
                 person.display_name = event.name[:80]
             lang = person.locale or i18n.pick(event.locale, self.settings.default_locale)
-            ctx = Context(app=self, unit=unit, event=event, person=person, chat=chat, now=now, lang=lang)
+            ctx = Context(app=self, unit=unit, event=event, person=person, chat=chat, now=now, lang=lang, files=files)
             with i18n.use(lang):
                 replies = await router.dispatch(ctx)
             router.remember_menu(ctx, replies)

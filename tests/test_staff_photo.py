@@ -3,6 +3,9 @@ every viewing is audited, and a photo sent on another channel is explained, not 
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -67,3 +70,34 @@ async def test_no_photo_a_failed_download_and_a_photo_from_zalo(app: App, collab
     await staff.send(f"/anh {from_zalo.code}")
     assert "được gửi qua Zalo" in staff.text and "/lienket" in staff.text and staff.last.image is None
     assert "read_photo" not in await audit_actions(app)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL has no single writer to hold
+async def test_a_slow_photo_download_holds_up_nobody_else(app: App, collaborator: Chat) -> None:
+    """The download runs with no transaction open: on SQLite, one writer at a time, a photo on
+    a slow mountain connection would otherwise stop every other person's answers with it."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(file_id: str) -> bytes:
+        arrived.set()
+        await release.wait()
+        return PHOTO
+
+    app.fetch_file = slow
+    code = await report_with_photo(app, collaborator)
+    staff = Chat(app, STAFF)
+    viewing = asyncio.create_task(staff.send(f"/anh {code}"))
+    await arrived.wait()
+
+    async def meanwhile() -> Chat:  # another collaborator registers, opens a form and answers
+        other = await Chat.collaborator(app, user="502")
+        await other.send("/baocao")
+        await other.send(FULL_REPORT[0])
+        return other
+
+    other = await asyncio.wait_for(meanwhile(), timeout=5)
+    assert other.text.startswith("(2/17)") and not viewing.done()
+    release.set()
+    await viewing
+    assert staff.last.image == PHOTO
+    assert (await audit_actions(app)).count("read_photo") == 1  # audited once, not once per try

@@ -69,14 +69,13 @@ def _province(ctx: Context, words: tuple[str, ...]) -> int | Reply | None:
     return Reply(t(N_("Không xác định được tỉnh «{text}». Hãy ghi rõ hơn, ví dụ: /nhap lao cai."), text=query[:40]))
 
 
-async def _download(ctx: Context, file_id: str) -> bytes | Reply:
+def _downloaded(ctx: Context, file_id: str) -> bytes | Reply:
     if ctx.app.fetch_file is None:
         return Reply(_("Kênh này chưa nhận được tệp. Hãy nhờ quản trị viên nhập tệp bằng lệnh «import» trên máy chủ."))
-    try:
-        return await ctx.app.fetch_file(file_id)
-    except Exception as exc:  # the channel's error; the file id is not logged
-        log.warning("import: download failed: %s", type(exc).__name__)
+    content = ctx.file(file_id)  # downloaded outside the transaction (bot/context.py)
+    if isinstance(content, Exception):
         return Reply(_("Không tải được tệp. Hãy gửi lại."))
+    return content
 
 
 async def check_file(ctx: Context) -> Replies:
@@ -89,7 +88,7 @@ async def check_file(ctx: Context) -> Replies:
     province = _province(ctx, ctx.event.args)
     if isinstance(province, Reply):
         return [province]
-    content = await _download(ctx, file_id)
+    content = _downloaded(ctx, file_id)
     if isinstance(content, Reply):
         return [content]
     report = await importer.check(ctx.session, file_name, content, today=ctx.today, default_province=province)
@@ -136,7 +135,7 @@ async def confirm(ctx: Context, raw_id: str) -> Replies:
     if isinstance(found, Reply):
         return [found]
     entry, detail = found
-    content = await _download(ctx, detail["file_id"])
+    content = _downloaded(ctx, detail["file_id"])
     if isinstance(content, Reply):
         return [content]
     if hashlib.sha256(content).hexdigest() != detail["sha256"]:

@@ -252,10 +252,8 @@ async def show_photo(ctx: Context) -> Replies:
     if ctx.app.fetch_file is None or sent_on != ctx.event.channel:  # a file id means something only to its own channel
         return [Reply(t(N_("Ảnh của hồ sơ {code} được gửi qua {channel}: hãy xem bằng tài khoản {channel} của bạn (liên kết hai tài khoản: /lienket)."),
                         code=case.code, channel=channel_name(sent_on)))]
-    try:
-        image = await ctx.app.fetch_file(str(file_id))
-    except Exception as exc:  # the channel's error; the file id is not logged
-        log.warning("photo of a case not downloaded: %s", type(exc).__name__)
+    image = ctx.file(str(file_id))  # downloaded outside the transaction (bot/context.py)
+    if isinstance(image, Exception):
         return [Reply(_("Chưa tải được ảnh lúc này. Hãy thử lại sau ít phút."))]
     audit.record(ctx.session, "read_photo", actor_id=ctx.person.id, case_id=case.id, now=ctx.now)
     return [Reply(t(N_("📷 Ảnh của trẻ, hồ sơ {code}. Chỉ dùng cho công việc bảo vệ trẻ em; không chia sẻ, không lưu lại."), code=case.code), image=image)]
