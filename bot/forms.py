@@ -53,6 +53,12 @@ def open_state(ctx: Context) -> FormState | None:
     return None
 
 
+def busy(state: FormState) -> Reply:
+    """Another form cannot start over an open one: say how to finish or cancel it."""
+    return Reply(t(N_("Bạn đang điền «{form}» dở. Hãy trả lời tiếp, hoặc gõ /huy để bỏ rồi làm lại."),
+                   form=_(REGISTRY[state.form].form.title)))
+
+
 def _save(ctx: Context, state: FormState | None) -> None:
     if state is None or state.phase in ("done", "cancelled"):
         chat_state.save_form(ctx.chat, None, None)

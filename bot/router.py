@@ -1,8 +1,9 @@
 """Who is this and what are they doing: route one event to a handler.
 
-Order: a typed number on the last menu becomes that button; commands next (a few work inside an
-open form: /huy, /baocao resumes); then an open form takes the input; then menu buttons; else
-the role's menu.
+Order: a typed number on the last menu becomes that button; commands next (inside an open form:
+/huy cancels it, /baocao resumes it, a command that would start another form says so and asks
+the open question again, the others run and the form resumes after); then an open form takes the
+input; then menu buttons; else the role's menu.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ async def dispatch(ctx: Context) -> Replies:
         if entry is None:
             replies = [Reply(_("Không có lệnh này. Gõ /trogiup để xem các lệnh."))]
             return replies + (await forms.resume(ctx, state) if state else [common.menu(ctx)])
+        if state is not None and not entry.works_in_form and ctx.person.role in entry.roles:
+            return [forms.busy(state), *await forms.resume(ctx, state)]  # a new form would lose this one's answers
         replies = await run_command(ctx, entry)
         if state is not None and forms.open_state(ctx) is not None and event.command not in RESUMING_COMMANDS:
             replies += await forms.resume(ctx, state, note=_("Tiếp tục phần đang dở:"))

@@ -248,4 +248,21 @@ async def test_unknown_code_and_a_form_already_open(app: App) -> None:
     assert "Hãy gõ mã của trẻ" in chat.text
     await chat.press(f"m:ungho:{await code_of(app, case.id)}")
     await chat.send(f"/ungho {await code_of(app, case.id)}")
-    assert "Bạn đang làm dở «Cam kết ủng hộ»" in chat.text
+    assert "Bạn đang điền «Cam kết ủng hộ» dở" in chat.text
+
+
+async def test_a_command_that_starts_another_form_keeps_the_open_one(app: App) -> None:
+    """/dangky or /ungho typed half way through a pledge: the pledge and its answers stay."""
+    with_bank(app)
+    case = await publish(app)
+    other = await publish(app)
+    chat = await donor(app, "731")
+    await chat.press(f"m:ungho:{await code_of(app, case.id)}")
+    await chat.send("1")
+    assert "Bạn muốn ủng hộ bao nhiêu?" in chat.text
+    for typed in ("/dangky", f"/ungho {await code_of(app, other.id)}", "/register"):
+        await chat.send(typed)
+        assert "đang điền «" in chat.replies[0].text and "/huy" in chat.replies[0].text
+        assert "Bạn muốn ủng hộ bao nhiêu?" in chat.text  # the question it was at, asked again
+    await chat.send("300k")  # the earlier answer (money) was kept
+    assert "Lời nhắn tới gia đình trẻ" in chat.text

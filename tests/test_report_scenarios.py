@@ -387,3 +387,15 @@ async def test_case_numbers_count_per_province_and_year(app: App, collaborator: 
         codes = sorted(c.code for c in await session.exec(select(Case)))
         assert await cases.by_code(session, "lca-2026-000002") is not None
     assert codes == ["LCA-2026-000001", "LCA-2026-000002"]
+
+
+async def test_report_typed_again_with_words_keeps_the_open_report(app: App, collaborator: Chat) -> None:
+    """«/baocao gấp» half way through a report must not start a fresh, empty one."""
+    await collaborator.send("/baocao")
+    await collaborator.answers(*FULL_REPORT[:3])
+    await collaborator.send("/baocao gấp")
+    assert "đang điền «Báo cáo" in collaborator.text and "(4/17)" in collaborator.text
+    await collaborator.answers(*FULL_REPORT[3:], "gửi")
+    assert "Mã hồ sơ" in collaborator.text
+    case = (await all_cases(app))[0]
+    assert case.personal is not None and case.personal["child_name"] == FULL_REPORT[0]

@@ -10,9 +10,7 @@ from typing import Any
 
 from bot import forms
 from bot.context import Context
-from bot.core import Reply
 from bot.forms import Replies
-from bot.i18n import N_, _, t
 from conversations.engine import FormState
 from storage import chat_state
 
@@ -33,7 +31,4 @@ async def open_form(ctx: Context, form_id: str, *, hidden: dict[str, Any] | None
 def busy(ctx: Context) -> Replies | None:
     """A form is already open: say so (the router then shows its current question)."""
     state = forms.open_state(ctx)
-    if state is None:
-        return None
-    title = _(forms.REGISTRY[state.form].form.title)
-    return [Reply(t(N_("Bạn đang làm dở «{form}». Hãy làm xong, hoặc gõ /huy để bỏ, rồi thử lại."), form=title))]
+    return None if state is None else [forms.busy(state)]

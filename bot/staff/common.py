@@ -157,12 +157,9 @@ async def find_case(ctx: Context, usage: str) -> Case | Reply:
 
 
 def form_open(ctx: Context) -> Reply | None:
-    """A staff form cannot start over another one: say how to finish or cancel it."""
+    """For commands that open a form in some branches only (the others declare works_in_form)."""
     state = forms.open_state(ctx)
-    if state is None:
-        return None
-    title = _(forms.REGISTRY[state.form].form.title)
-    return Reply(t(N_("Bạn đang điền «{form}» dở. Hãy trả lời tiếp, hoặc gõ /huy để bỏ rồi làm lại."), form=title))
+    return None if state is None else forms.busy(state)
 
 
 def open_case_button(case: Case, label: str | None = None) -> Button:
