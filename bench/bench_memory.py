@@ -181,14 +181,14 @@ def main() -> None:
     frameworks = args.frameworks.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_startup:
-            print(f"{'framework':<10}{'start s (median)':>18}{'runs':>24}{'idle RSS MiB':>14}")
+            print(f"{'framework':<10}{'start s (median)':>18}  {'runs':>24}{'idle RSS MiB':>14}")
             for framework in frameworks:
                 workdir = Path(tmp) / f"start-{framework}"
                 workdir.mkdir()
                 runs = [asyncio.run(startup(framework, workdir)) for _ in range(args.runs)]
                 seconds = [s for s, _rss in runs]
                 shown = " ".join(f"{s:.2f}" for s in seconds)
-                print(f"{framework:<10}{statistics.median(seconds):>18.2f}{shown:>24}{statistics.median(r for _s, r in runs):>14.0f}", flush=True)
+                print(f"{framework:<10}{statistics.median(seconds):>18.2f}  {shown:>24}{statistics.median(r for _s, r in runs):>14.0f}", flush=True)
         if not args.skip_conversations:
             print(f"\n{args.conversations:,} open conversations (seeded in-process, then each served once by the bot process)")
             print(f"{'framework':<10}{'seed s':>8}{'start s':>9}{'idle MiB':>10}{'peak MiB':>10}{'after MiB':>11}{'serve s':>9}{'errors':>8}")
