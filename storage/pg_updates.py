@@ -80,8 +80,8 @@ class UpdateConnections:
         return await self._connect()
 
     async def _connect(self) -> tuple[AsyncConnection, Any]:
-        """SQLAlchemy's side in autocommit: it sends no BEGIN, COMMIT or SAVEPOINT of its own, so
-        a handler's ORM session works inside the update's transaction, which is ours."""
+        """SQLAlchemy's side in autocommit: it sends no BEGIN or COMMIT of its own, so a handler's
+        ORM session works inside the update's transaction, which is ours."""
         conn = await self._engine.connect()
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn, (await conn.get_raw_connection()).driver_connection
@@ -95,6 +95,8 @@ class UpdateConnections:
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
-        for conn, _raw in idle:
+        for conn, raw in idle:
+            with contextlib.suppress(Exception):  # ends the begun transaction: the pool takes it back clean
+                await raw.execute("ROLLBACK")
             with contextlib.suppress(Exception):
                 await conn.close()
