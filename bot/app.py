@@ -125,8 +125,9 @@ class App:
                 return await self._handle(event, files)
             except FileNeeded as need:  # rolled back; fetched with no transaction open (bot/context.py)
                 if need.file_id in files or len(files) >= MAX_FILES_PER_UPDATE:
-                    raise RuntimeError("a handler asked for a file it was given") from None
+                    raise RuntimeError("a handler asked for a file twice, or for too many") from None
                 files[need.file_id] = await self._download(need.file_id)
+                started = time.monotonic()  # the database's time to come back counts from now
             except DATABASE_UNAVAILABLE as exc:
                 if isinstance(exc, DBAPIError) and not _unavailable(exc):
                     raise

@@ -19,6 +19,7 @@ from bot.i18n import N_, _, t
 from bot.roles import collaborator, common, donor, linking, staff  # noqa: F401 - they register their commands
 from conversations.fields import is_number
 from conversations.parsing.text import fold
+from conversations.report import REPORT_FORM
 from storage import audit, chat_state
 
 CANCEL_COMMANDS = frozenset({"huy", "cancel"})
@@ -36,6 +37,8 @@ async def dispatch(ctx: Context) -> Replies:
                 return [Reply(_("Không có gì đang làm dở để hủy.")), common.menu(ctx)]
             return await forms.request_cancel(ctx, state)
         if state is not None and event.command in RESUMING_COMMANDS and not event.args:
+            if state.form != REPORT_FORM.id:  # /baocao during a pledge, say: that one is open
+                return [forms.busy(state), *await forms.resume(ctx, state)]
             return await forms.resume(ctx, state, note=_("Bạn đang có một báo cáo làm dở. Tiếp tục từ câu đang hỏi (gõ /huy nếu muốn bỏ):"))
         entry = commands.lookup(event.command)
         if entry is None:

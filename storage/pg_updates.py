@@ -10,7 +10,11 @@ CPU per update. Here:
   update costs three round trips (open, save, commit).
 A handler that asks for an ORM session gets one on the same connection; SQLAlchemy's side runs
 in autocommit, so the session's statements land in this transaction and commit or roll back
-with it.
+with it (there is no savepoint: a session's rollback undoes nothing, the update's does).
+
+Because BEGIN is sent at the previous commit, `now()` in SQL would be that commit's time, and
+pg_stat_activity shows these connections "idle in transaction" since then: every time here comes
+from Python, and the operations guide says so for monitoring.
 
 Several workers share the database as before: the chat's row is locked for the update's
 transaction, update ids are unique, and each worker has its own connections.
@@ -24,13 +28,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.unit import AsyncpgStatements, TableCodec, Unit, as_sqlalchemy_error_pg
 
 # The next update's BEGIN goes with this one's COMMIT, in one round trip. A transaction that has
 # only begun takes no snapshot and no transaction id, so an idle connection holds nothing back.
-_COMMIT_AND_BEGIN = "COMMIT; BEGIN"
+# SELECT 1 first: in a transaction a swallowed error has aborted, it fails, where COMMIT alone
+# would roll back without a word and the update's answers would go out for nothing.
+_COMMIT_AND_BEGIN = "SELECT 1; COMMIT; BEGIN"
 
 
 class UpdateConnections:
@@ -41,6 +48,7 @@ class UpdateConnections:
         self._engine, self._sessions, self._codecs = engine, sessions, codecs
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[AsyncConnection, Any]] = []  # (SQLAlchemy's connection, asyncpg's)
+        self._closed = False
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -55,17 +63,20 @@ class UpdateConnections:
                 try:
                     yield unit
                     await unit.save()
+                    if conn.invalidated:  # SQLAlchemy saw it die: a session must not go on elsewhere
+                        raise sa_exc.OperationalError("COMMIT", (), Exception("connection lost"))
                     with as_sqlalchemy_error_pg("COMMIT", ()):
                         await raw.execute(_COMMIT_AND_BEGIN)
                     ended = True
                 except Exception:
-                    with contextlib.suppress(Exception):  # a lost connection cannot roll back: it is dropped
+                    with contextlib.suppress(Exception):
                         await unit.discard()
+                    with contextlib.suppress(Exception):  # a lost connection cannot roll back: it is dropped
                         await raw.execute("ROLLBACK")
                         ended = True
                     raise
             finally:  # a cancelled update may leave a statement running: its connection is dropped too
-                if ended:
+                if ended and not self._closed:
                     self._idle.append((conn, raw))
                 else:
                     await self._drop(conn)
@@ -83,8 +94,12 @@ class UpdateConnections:
         """SQLAlchemy's side in autocommit: it sends no BEGIN or COMMIT of its own, so a handler's
         ORM session works inside the update's transaction, which is ours."""
         conn = await self._engine.connect()
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn, (await conn.get_raw_connection()).driver_connection
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return conn, (await conn.get_raw_connection()).driver_connection
+        except BaseException:
+            await self._drop(conn)
+            raise
 
     @staticmethod
     async def _drop(conn: AsyncConnection) -> None:
@@ -94,6 +109,8 @@ class UpdateConnections:
             await conn.close()
 
     async def close(self) -> None:
+        """At shutdown: idle connections back to the pool; those still in use are dropped when done."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for conn, raw in idle:
             with contextlib.suppress(Exception):  # ends the begun transaction: the pool takes it back clean

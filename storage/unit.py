@@ -122,12 +122,16 @@ def as_sqlalchemy_error_pg(sql: str, params: Row) -> Iterator[None]:
         yield
     except asyncpg.IntegrityConstraintViolationError as error:
         raise sa_exc.IntegrityError(sql, params, error) from error
+    except asyncpg.InvalidCachedStatementError as error:  # the schema changed under a prepared statement: asyncpg re-prepares on the retry
+        raise sa_exc.OperationalError(sql, params, error) from error
     except asyncpg.PostgresError as error:
         if (error.sqlstate or "").startswith(_TRANSIENT_SQLSTATES):
             raise sa_exc.OperationalError(sql, params, error) from error
         raise sa_exc.ProgrammingError(sql, params, error) from error
-    except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:  # the connection is gone or unusable
-        raise sa_exc.OperationalError(sql, params, error) from error
+    except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
+        if isinstance(error, ValueError):  # a value of the wrong type, refused before sending: a bug, not worth waiting for
+            raise sa_exc.DataError(sql, params, error) from error
+        raise sa_exc.OperationalError(sql, params, error) from error  # the connection is gone or unusable
 
 
 class TableCodec(Generic[Model]):

@@ -8,9 +8,11 @@ connection, waiting with its next transaction begun, holds no snapshot back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.app import App
@@ -101,3 +103,15 @@ async def test_after_a_server_restart_the_next_answer_needs_no_retries(
     await collaborator.send(FULL_REPORT[0])
     assert collaborator.text.startswith("(2/17)")
     assert not [r for r in caplog.records if "retrying" in r.getMessage()]  # dead ones were skipped, not tried
+
+
+async def test_a_swallowed_database_error_does_not_pass_for_a_commit(app: App) -> None:
+    """A handler that catches a database error and carries on: PostgreSQL has aborted the
+    transaction, and the update must fail (and be answered as failed), not look committed."""
+    with pytest.raises(DBAPIError):
+        async with app.db.unit() as unit:
+            await unit.first_time("telegram", "swallowed")
+            with contextlib.suppress(DBAPIError):
+                await unit.sql.run("SELECT 1 / 0", ())
+    async with app.db.unit() as unit:  # nothing of it was kept, and the connection still works
+        assert await unit.first_time("telegram", "swallowed")
