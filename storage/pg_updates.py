@@ -38,6 +38,7 @@ from storage.unit import AsyncpgStatements, TableCodec, Unit, as_sqlalchemy_erro
 # SELECT 1 first: in a transaction a swallowed error has aborted, it fails, where COMMIT alone
 # would roll back without a word and the update's answers would go out for nothing.
 _COMMIT_AND_BEGIN = "SELECT 1; COMMIT; BEGIN"
+APPLICATION_NAME = "chungtay updates"  # in pg_stat_activity: "idle in transaction" between updates is normal
 
 
 class UpdateConnections:
@@ -96,7 +97,9 @@ class UpdateConnections:
         conn = await self._engine.connect()
         try:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return conn, (await conn.get_raw_connection()).driver_connection
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.execute(f"SET application_name = '{APPLICATION_NAME}'")  # for monitoring to tell them apart
+            return conn, raw
         except BaseException:
             await self._drop(conn)
             raise

@@ -28,7 +28,7 @@ async def update_connections(app: App) -> list[dict[str, object]]:
     """The other sessions on the test's database: the kept update connections (and idle pool ones)."""
     async with app.db.engine.connect() as conn:
         rows = await conn.execute(text(
-            "SELECT pid, state, backend_xmin::text AS xmin, backend_xid::text AS xid FROM pg_stat_activity "
+            "SELECT pid, state, application_name, backend_xmin::text AS xmin, backend_xid::text AS xid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         return [dict(r._mapping) for r in rows]
 
@@ -52,6 +52,7 @@ async def test_a_kept_connection_holds_no_snapshot_between_updates(app: App, col
     await collaborator.answers(*FULL_REPORT[:2])
     waiting = [c for c in await update_connections(app) if c["state"] == "idle in transaction"]
     assert waiting, "no kept update connection found"
+    assert {c["application_name"] for c in waiting} == {"chungtay updates"}  # for monitoring to tell them apart
     for connection in waiting:  # VACUUM and other sessions see nothing held back
         assert connection["xmin"] is None and connection["xid"] is None
 
