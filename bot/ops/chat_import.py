@@ -69,9 +69,17 @@ def _province(ctx: Context, words: tuple[str, ...]) -> int | Reply | None:
     return Reply(t(N_("Không xác định được tỉnh «{text}». Hãy ghi rõ hơn, ví dụ: /nhap lao cai."), text=query[:40]))
 
 
+CHANNELS_WITHOUT_FILES = frozenset({"zalo"})  # Zalo's Bot API gives bots no files (docs/zalo.md)
+
+
+def _no_files_here() -> Reply:
+    """Zalo gives bots no files: the steps of `instructions` cannot be followed there."""
+    return Reply(_("Kênh này chưa nhận được tệp. Hãy nhờ quản trị viên nhập tệp bằng lệnh «import» trên máy chủ."))
+
+
 def _downloaded(ctx: Context, file_id: str) -> bytes | Reply:
     if ctx.app.fetch_file is None:
-        return Reply(_("Kênh này chưa nhận được tệp. Hãy nhờ quản trị viên nhập tệp bằng lệnh «import» trên máy chủ."))
+        return _no_files_here()
     content = ctx.file(file_id)  # downloaded outside the transaction (bot/context.py)
     if isinstance(content, Exception):
         return Reply(_("Không tải được tệp. Hãy gửi lại."))
@@ -174,6 +182,6 @@ async def import_command(ctx: Context) -> Replies:
     if len(args) == 2 and args[0] == "no":
         return await cancel(ctx, args[1])
     if ctx.event.document is None:
-        return [instructions()]
+        return [_no_files_here() if ctx.event.channel in CHANNELS_WITHOUT_FILES else instructions()]
     return await check_file(ctx)
 
