@@ -79,8 +79,8 @@ def _as_sqlalchemy_error(sql: str, params: Row) -> Iterator[None]:
 
 
 class AsyncpgStatements:
-    """Statements straight on the asyncpg connection under the SQLAlchemy one, in a transaction
-    begun here (storage/db.py). Through SQLAlchemy each statement also went through a greenlet,
+    """Statements straight on the asyncpg connection under the SQLAlchemy one, in the update's
+    transaction (begun and committed by storage/pg_updates.py). Through SQLAlchemy each statement also went through a greenlet,
     a second prepared-statement cache and a result object; with pre-ping's three round trips,
     that was most of an update's cost on PostgreSQL. Errors are raised as SQLAlchemy's."""
 

@@ -72,13 +72,18 @@ def _province(ctx: Context, words: tuple[str, ...]) -> int | Reply | None:
 CHANNELS_WITHOUT_FILES = frozenset({"zalo"})  # Zalo's Bot API gives bots no files (docs/zalo.md)
 
 
+def _takes_files(ctx: Context) -> bool:
+    """Whether a file can reach the bot here: a channel that sends them, and a way to download."""
+    return ctx.event.channel not in CHANNELS_WITHOUT_FILES and ctx.app.fetch_file is not None
+
+
 def _no_files_here() -> Reply:
-    """Zalo gives bots no files: the steps of `instructions` cannot be followed there."""
+    """Where no file can come, the steps of `instructions` cannot be followed."""
     return Reply(_("Kênh này chưa nhận được tệp. Hãy nhờ quản trị viên nhập tệp bằng lệnh «import» trên máy chủ."))
 
 
 def _downloaded(ctx: Context, file_id: str) -> bytes | Reply:
-    if ctx.app.fetch_file is None:
+    if not _takes_files(ctx):
         return _no_files_here()
     content = ctx.file(file_id)  # downloaded outside the transaction (bot/context.py)
     if isinstance(content, Exception):
@@ -182,6 +187,6 @@ async def import_command(ctx: Context) -> Replies:
     if len(args) == 2 and args[0] == "no":
         return await cancel(ctx, args[1])
     if ctx.event.document is None:
-        return [_no_files_here() if ctx.event.channel in CHANNELS_WITHOUT_FILES else instructions()]
+        return [instructions() if _takes_files(ctx) else _no_files_here()]
     return await check_file(ctx)
 
