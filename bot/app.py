@@ -148,7 +148,7 @@ class App:
 
     async def _handle(self, event: Event, files: dict[str, bytes | Exception]) -> list[Reply]:
         queued = False
-        async with self.db.unit() as unit:
+        async with self.db.chat_unit() as unit:
             opened = await unit.open(event.channel, event.update, event.user, event.chat, lock=not self.db.sqlite)
             if opened is None:
                 log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)

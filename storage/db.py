@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jsontext, wal
+from storage.pg_unit import BATCH_CONNECTIONS, PgUpdates
 from storage.pg_updates import UpdateConnections
 from storage.unit import SQLiteStatements, Unit, codecs_for
 
@@ -43,7 +44,7 @@ _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=
 
 GROUP_COMMIT_MAX = 32  # updates per commit at most
 GROUP_COMMIT_WINDOW = 0.004  # seconds a busy group stays open; measured: 3-12 ms all gave the same
-UPDATE_CONNECTIONS = 10  # PostgreSQL: connections kept for updates (storage/pg_updates.py)
+UPDATE_CONNECTIONS = 2  # PostgreSQL: kept for the inbox's transactions (storage/pg_updates.py)
 
 
 class _Group:
@@ -124,7 +125,7 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kw.setdefault("pool_pre_ping", True)  # updates' own connections do without (storage/pg_updates.py)
-    kw.setdefault("pool_size", UPDATE_CONNECTIONS + 5)  # those are kept out of the pool for good
+    kw.setdefault("pool_size", UPDATE_CONNECTIONS + BATCH_CONNECTIONS + 10)  # kept ones leave the pool for good
     kw.setdefault("max_overflow", 5)
     return create_async_engine(url, **kw)
 
@@ -146,6 +147,7 @@ class Database:
         self._codecs = codecs_for(self.engine.dialect)
         self._pg_updates = None if self.sqlite else UpdateConnections(
             self.engine, self._sessions, self._codecs, size=UPDATE_CONNECTIONS)
+        self._pg_chats = None if self.sqlite else PgUpdates(self.engine, self._sessions, self._codecs)
         self._update_conn: AsyncConnection | None = None  # SQLite: one connection for updates
         self._update_raw: sqlite3.Connection | None = None
         self._group: _Group | None = None
@@ -175,6 +177,17 @@ class Database:
                     yield session
                 finally:
                     _holding_writer.reset(token)
+
+    @asynccontextmanager
+    async def chat_unit(self) -> AsyncIterator[Unit]:
+        """One person's update: on PostgreSQL read and saved in statements shared with other
+        updates, without a lock held meanwhile (storage/pg_unit.py); on SQLite `unit()`."""
+        if self._pg_chats is not None:
+            async with self._pg_chats.unit() as unit:
+                yield unit
+            return
+        async with self.unit() as unit:
+            yield unit
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -303,6 +316,8 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._drop_update_connection()
+        if self._pg_chats is not None:
+            await self._pg_chats.close()
         if self._pg_updates is not None:
             await self._pg_updates.close()
         await self.engine.dispose()

@@ -303,7 +303,7 @@ class Unit:
     def session(self) -> AsyncSession:
         """An ORM session on this transaction, made on first use; the tracked rows join it."""
         if self._session is None:
-            self._session = self._sessions(bind=self.conn)
+            self._session = self._new_session()
             for obj, before in self._tracked:
                 codec = self._codecs[type(obj)]
                 changed = codec.changes(obj, before)
@@ -312,6 +312,9 @@ class Unit:
                 for name in changed:  # but what changed before it joined must still be written
                     attributes.flag_modified(obj, name)
         return self._session
+
+    def _new_session(self) -> AsyncSession:
+        return self._sessions(bind=self.conn)
 
     async def save(self) -> None:
         """Write what changed: through the session if one was used, else one UPDATE per row."""

@@ -1,14 +1,17 @@
-"""PostgreSQL: updates on their own kept connections (storage/pg_updates.py), without pre-ping.
+"""PostgreSQL: updates on kept connections without pre-ping, their statements gathered
+(storage/pg_batches.py, storage/pg_unit.py; the inbox's transactions: storage/pg_updates.py).
 
 What a person must not notice: a connection the server dropped between two messages, an update
-cancelled half way, a duplicate delivery. And what the database must not notice: a kept
-connection, waiting with its next transaction begun, holds no snapshot back.
+cancelled half way, a duplicate delivery, the chat changed elsewhere while an answer was being
+handled. And what the database must not notice: a kept connection holds no snapshot back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -17,11 +20,24 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.core import Event
-from storage.models import ProcessedUpdate
-from tests.support import Chat
+from bot.settings import Settings
+from storage.models import Case, ProcessedUpdate
+from storage.pg_unit import ChatUnit
+from tests.support import Chat, Clock
 from tests.test_report_scenarios import FULL_REPORT
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+
+
+KEPT = "application_name = 'chungtay updates'"
+
+
+async def kill_kept_connections(app: App) -> int:
+    """What a server restart, or a proxy dropping idle sessions, does to the bot's kept connections."""
+    async with app.db.engine.connect() as conn:
+        return await conn.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = current_database() AND pid <> pg_backend_pid() AND {KEPT}"))
 
 
 async def update_connections(app: App) -> list[dict[str, object]]:
@@ -36,11 +52,7 @@ async def update_connections(app: App) -> list[dict[str, object]]:
 async def test_a_connection_the_server_dropped_between_two_answers_loses_nothing(app: App, collaborator: Chat) -> None:
     await collaborator.send("/baocao")
     await collaborator.answers(*FULL_REPORT[:3])
-    async with app.db.engine.connect() as conn:  # the server restarts its sessions, or a proxy drops them
-        killed = await conn.scalar(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'"))
-    assert killed >= 1  # the update connection, waiting with its next transaction begun
+    assert await kill_kept_connections(app) >= 1
     await collaborator.send(FULL_REPORT[3])
     assert "Xã/phường" in collaborator.text  # answered on a new connection, not an apology
     await collaborator.answers(*FULL_REPORT[4:], "gửi")
@@ -50,10 +62,10 @@ async def test_a_connection_the_server_dropped_between_two_answers_loses_nothing
 async def test_a_kept_connection_holds_no_snapshot_between_updates(app: App, collaborator: Chat) -> None:
     await collaborator.send("/baocao")
     await collaborator.answers(*FULL_REPORT[:2])
-    waiting = [c for c in await update_connections(app) if c["state"] == "idle in transaction"]
-    assert waiting, "no kept update connection found"
-    assert {c["application_name"] for c in waiting} == {"chungtay updates"}  # for monitoring to tell them apart
-    for connection in waiting:  # VACUUM and other sessions see nothing held back
+    kept = [c for c in await update_connections(app) if c["application_name"] == "chungtay updates"]
+    assert kept, "no kept update connection found"  # named, for monitoring to tell them apart
+    for connection in kept:  # VACUUM and other sessions see nothing held back
+        assert connection["state"] in ("idle", "idle in transaction")
         assert connection["xmin"] is None and connection["xid"] is None
 
 
@@ -94,11 +106,7 @@ async def test_after_a_server_restart_the_next_answer_needs_no_retries(
         app: App, collaborator: Chat, caplog: pytest.LogCaptureFixture) -> None:
     others = [await Chat.collaborator(app, user=str(600 + i)) for i in range(6)]
     await asyncio.gather(*(chat.send("/baocao") for chat in [collaborator, *others]))  # several kept connections
-    async with app.db.engine.connect() as conn:  # PostgreSQL restarted: every session ends at once
-        killed = await conn.scalar(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'"))
-    assert killed >= 2
+    assert await kill_kept_connections(app) >= 1  # PostgreSQL restarted: every session ends at once
     await asyncio.sleep(0.3)  # the closed sockets reach the bot long before the next message does
     caplog.clear()
     await collaborator.send(FULL_REPORT[0])
@@ -116,3 +124,88 @@ async def test_a_swallowed_database_error_does_not_pass_for_a_commit(app: App) -
                 await unit.sql.run("SELECT 1 / 0", ())
     async with app.db.unit() as unit:  # nothing of it was kept, and the connection still works
         assert await unit.first_time("telegram", "swallowed")
+
+
+# ---- statements gathered across updates, checked by the chat's version (storage/pg_unit.py) ----
+
+
+def read_together(monkeypatch: pytest.MonkeyPatch, updates: int = 2) -> None:
+    """The first `updates` updates all read their chat before any of them goes on: what two
+    workers answering one chat at the same moment do."""
+    everyone_read = asyncio.Barrier(updates)
+    real_open = ChatUnit.open
+    waiting = {"left": updates}
+
+    async def open_then_wait(self: ChatUnit, *args: object, **kwargs: object) -> object:
+        opened = await real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        if waiting["left"] > 0:
+            waiting["left"] -= 1
+            await everyone_read.wait()
+        return opened
+
+    monkeypatch.setattr(ChatUnit, "open", open_then_wait)
+
+
+@pytest.fixture
+async def second_worker(settings: Settings, clock: Clock) -> AsyncIterator[App]:
+    """Another App on the same database: its own connections and its own per-chat order."""
+    other = await App.open(settings, clock=clock, run_migrations=False)
+    yield other
+    await other.close()
+
+
+@pytest.mark.parametrize("back_after", [None, timedelta(hours=2)], ids=["moving-on", "back-after-a-while"])
+async def test_two_workers_answering_one_chat_at_once_lose_neither_answer(
+        app: App, second_worker: App, collaborator: Chat, clock: Clock, monkeypatch: pytest.MonkeyPatch,
+        back_after: timedelta | None) -> None:
+    """Most answers only move the chat (gathered statements); back after a while, the person's
+    row changes too (last seen), and the update runs in a transaction of its own."""
+    await collaborator.send("/baocao")
+    await collaborator.answers(*FULL_REPORT[:5])
+    assert collaborator.text.startswith("(6/17)")  # the hamlet, then where the child stays: both free text
+    if back_after is not None:
+        clock.now += back_after
+    read_together(monkeypatch)
+    here, there = Chat(app, collaborator.user), Chat(second_worker, collaborator.user)
+    await asyncio.gather(here.send(FULL_REPORT[5]), there.send(FULL_REPORT[6]))
+    # Both read question 6; the one saved second found the chat moved and was run again on question 7.
+    assert {here.text[:6], there.text[:6]} == {"(7/17)", "(8/17)"}
+    await collaborator.answers(*FULL_REPORT[7:], "gửi")
+    assert "Mã hồ sơ" in collaborator.text
+    async with app.db.transaction() as session:
+        (case,) = (await session.exec(select(Case))).all()
+    assert {case.personal["hamlet"], case.personal["whereabouts"]} == {FULL_REPORT[5], FULL_REPORT[6]}
+
+
+async def test_one_update_delivered_to_two_workers_files_one_case(
+        app: App, second_worker: App, collaborator: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sending answer writes through the ORM session (a transaction of its own, which locks
+    the chat and checks its version first): the worker that comes second finds it handled."""
+    await collaborator.send("/baocao")
+    await collaborator.answers(*FULL_REPORT)
+    read_together(monkeypatch)
+    event = Event.from_text("telegram", collaborator.user, collaborator.user, "gửi", update="delivered-twice")
+    here, there = await asyncio.gather(app.handle(event), second_worker.handle(event))
+    answered = [replies for replies in (here, there) if replies]
+    assert len(answered) == 1 and "Mã hồ sơ" in answered[0][0].text
+    async with app.db.transaction() as session:
+        assert len((await session.exec(select(Case))).all()) == 1
+
+
+async def test_many_people_at_once_share_statements(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    people = [await Chat.collaborator(app, user=str(700 + i)) for i in range(60)]
+    await asyncio.gather(*(chat.send("/baocao") for chat in people))
+    statements = {"open": 0, "save": 0}
+    updates = app.db._pg_chats
+    assert updates is not None
+    for kind, batcher in (("open", updates.opens), ("save", updates.saves)):
+        real = batcher._run_statement
+
+        async def counted(raw: object, requests: object, real: object = real, kind: str = kind) -> object:
+            statements[kind] += 1
+            return await real(raw, requests)  # type: ignore[operator]
+
+        monkeypatch.setattr(batcher, "_run_statement", counted)
+    await asyncio.gather(*(chat.send(f"Em {i}") for i, chat in enumerate(people)))
+    assert all(chat.text.startswith("(2/17)") for chat in people)  # each took its own answer
+    assert 1 <= statements["open"] < 30 and 1 <= statements["save"] < 30

@@ -1,0 +1,258 @@
+"""PostgreSQL: one person's update, read and saved in statements shared with other updates.
+
+Most updates only move their chat along a form: they read the person and the chat, and write
+the chat back. On PostgreSQL both go in gathered statements (storage/pg_batches.py), so an
+update costs a share of two round trips instead of three of its own. Nothing is locked while
+the handler runs; the save writes only if the chat's row is still the version that was read
+(its `xmin`) and records the update id with it, in one statement, so a crash never keeps one
+without the other. If the chat moved meanwhile (another worker answered it; a notice changed
+its menu), `ChatMoved` is raised and App runs the update again on the new state.
+
+An update that needs more (its handler asks for the ORM session or plain statements, or the
+person's row changed) runs in a transaction of its own: its first statement locks the chat's
+row and checks it is still the version read, and the save records the update id and commits
+everything together.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import attributes
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Conversation, Person, ProcessedUpdate
+from storage.pg_batches import Batcher, KeptConnections, columns
+from storage.unit import AsyncpgStatements, Row, TableCodec, Unit, as_sqlalchemy_error_pg
+
+BATCH_CONNECTIONS = 5  # two statements of each kind in flight, and first contacts
+_FIXED = ("id", "channel", "chat_id")  # a chat's columns that never change
+
+
+class ChatMoved(sa_exc.OperationalError):
+    """The chat's row changed between reading and saving: App runs the update again."""
+
+    def __init__(self) -> None:
+        super().__init__("save", (), Exception("the chat changed meanwhile; the update is run again"))
+
+
+OpenRequest = tuple[str, str | None, str, str]  # channel, update id, user id, chat id
+Opened = tuple[bool, str | None, Row, Row]  # seen before, the chat's version, person's row, chat's row
+SaveRequest = tuple[Any, ...]  # chat id, version, changing columns…, channel, update id, at
+
+
+class PgUpdates:
+    """The kept connections and gathered statements of one process's updates."""
+
+    def __init__(self, engine: AsyncEngine, sessions: Callable[..., AsyncSession],
+                 codecs: dict[type, TableCodec[Any]], size: int = BATCH_CONNECTIONS) -> None:
+        self._sessions, self._codecs = sessions, codecs
+        self._people, self._chats = codecs[Person], codecs[Conversation]
+        self._changing = [name for name in self._chats.names if name not in _FIXED]
+        types = {c.key: c.type.compile(dialect=engine.dialect) for c in self._chats.columns}
+        self._open_sql = _opening_sql(self._people, self._chats)
+        self._save_sql = _saving_sql(self._changing, types)
+        self.connections = KeptConnections(engine, size)
+        self.opens: Batcher[OpenRequest, Opened] = Batcher(self.connections, self._open_many)
+        self.saves: Batcher[SaveRequest, bool] = Batcher(self.connections, self._save_many)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[ChatUnit]:
+        unit = ChatUnit(self)
+        try:
+            yield unit
+            await unit.save()
+        except BaseException:
+            await unit.discard()
+            raise
+
+    async def _open_many(self, raw: Any, requests: Sequence[OpenRequest]) -> list[Opened]:
+        with as_sqlalchemy_error_pg(self._open_sql, ()):
+            rows = await raw.fetch(self._open_sql, *columns(requests, 4))
+        width = len(self._people.names)
+        return [(row[0], row[1], row[2:2 + width], row[2 + width:]) for row in rows]
+
+    async def _save_many(self, raw: Any, requests: Sequence[SaveRequest]) -> list[bool]:
+        with as_sqlalchemy_error_pg(self._save_sql, ()):
+            rows = await raw.fetch(self._save_sql, *columns(requests, len(requests[0])))
+        done = {row[0] for row in rows}
+        return [request[0] in done for request in requests]
+
+    async def create(self, codec: TableCodec[Any], obj: Any) -> None:
+        """A first contact's row (a person, a chat); one made meanwhile by another worker does as well."""
+        names = [n for n in codec.names if n != "id"]
+        sql = (f"INSERT INTO {codec.table.name} ({', '.join(names)}) "
+               f"VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))}) ON CONFLICT DO NOTHING")
+        async with self.connections.connection() as (_conn, raw):
+            with as_sqlalchemy_error_pg(sql, ()):
+                await raw.execute(sql, *(codec.bind(n, getattr(obj, n)) for n in names))
+
+    async def close(self) -> None:
+        await self.opens.close()
+        await self.saves.close()
+        await self.connections.close()
+
+
+class ChatUnit(Unit):
+    """Unit (storage/unit.py) for a person's update on PostgreSQL: see the module."""
+
+    def __init__(self, updates: PgUpdates) -> None:
+        super().__init__(None, None, updates._sessions, updates._codecs)  # type: ignore[arg-type]
+        self._updates = updates
+        self._channel, self._update_id = "", None  # type: str, str | None
+        self._person: Person | None = None
+        self._chat: Conversation | None = None
+        self._version: str | None = None
+        self._checked = False  # the transaction (if any) holds the chat's row, still as read
+
+    async def open(self, channel: str, update_id: str | None, external_id: str, chat_id: str,
+                   lock: bool) -> tuple[Person, Conversation] | None:
+        """The person and the chat, created on first contact; None if the update was handled
+        already. `lock` is not needed: the save checks the chat's version instead."""
+        self._channel, self._update_id = channel, update_id
+        for _ in range(3):
+            seen, version, person_row, chat_row = await self._updates.opens.submit((channel, update_id, external_id, chat_id))
+            if seen:
+                return None
+            if person_row[0] is not None and chat_row[0] is not None:
+                break
+            if person_row[0] is None:
+                await self._updates.create(self.codec(Person), Person(channel=channel, external_id=external_id, chat_id=chat_id))
+            if chat_row[0] is None:
+                await self._updates.create(self.codec(Conversation), Conversation(channel=channel, chat_id=chat_id, menu=[]))
+        else:
+            raise sa_exc.OperationalError("open", (), Exception("the rows were deleted as they were made"))
+        self._person = self.codec(Person).instance(person_row)
+        self._chat = self.codec(Conversation).instance(chat_row)
+        self._version = version
+        self._track(self.codec(Person), self._person)
+        self._track(self.codec(Conversation), self._chat)
+        if self._person.chat_id != chat_id:
+            self._person.chat_id = chat_id
+        return self._person, self._chat
+
+    # ---- when a handler needs more: a transaction of its own ------------------------------
+
+    def _new_session(self) -> AsyncSession:
+        session = self._sessions()  # a connection of its own; its first statement checks the chat
+        event.listen(session.sync_session, "after_begin", self._hold_chat)
+        return session
+
+    @property
+    def sql(self) -> AsyncpgStatements:  # type: ignore[override]
+        """Plain statements in the session's transaction (a redeemed invite, say)."""
+        return _SessionStatements(self.session)  # type: ignore[return-value]
+
+    @sql.setter
+    def sql(self, _value: Any) -> None:  # Unit.__init__ sets it; here it is the session's
+        pass
+
+    def _hold_chat(self, _session: Any, _transaction: Any, connection: Any) -> None:
+        """First thing in the transaction: lock the chat's row, and go again if it moved."""
+        if self._chat is None:
+            return
+        found = connection.execute(
+            text("SELECT 1 FROM conversation WHERE id = :id AND xmin::text = :version FOR UPDATE"),
+            {"id": self._chat.id, "version": self._version},
+        ).first()
+        if found is None:
+            raise ChatMoved()
+        self._checked = True
+
+    # ---- saving ----------------------------------------------------------------------------
+
+    async def save(self) -> None:
+        if self._chat is None:  # a redelivery: nothing was read, nothing to write
+            return
+        person_codec = self.codec(Person)
+        person_before = next(before for obj, before in self._tracked if obj is self._person)
+        if self._session is None and not person_codec.changes(self._person, person_before):
+            if not await self._updates.saves.submit(self._save_request()):
+                raise ChatMoved()
+            return
+        session = self.session
+        attributes.flag_modified(self._chat, "menu")  # written even if unchanged: a new version for others to see
+        await session.flush()
+        if not self._checked:  # the check's error was swallowed by a handler
+            raise ChatMoved()
+        if self._update_id is not None:
+            codec = self.codec(ProcessedUpdate)
+            fresh = (await session.exec(
+                text("INSERT INTO processed_update (channel, update_id, at) VALUES (:channel, :update, :at) "
+                     "ON CONFLICT DO NOTHING RETURNING 1").bindparams(
+                    channel=self._channel, update=self._update_id, at=codec.bind_this_second("at")),
+            )).first()
+            if fresh is None:  # handled meanwhile elsewhere: run again, which finds it seen
+                raise ChatMoved()
+        await session.commit()
+        await session.close()
+
+    def _save_request(self) -> SaveRequest:
+        chats = self.codec(Conversation)
+        chat = self._chat
+        assert chat is not None
+        values = chat.__dict__
+        at = self.codec(ProcessedUpdate).bind_this_second("at")
+        return (chat.id, self._version, *(chats.bind(name, values.get(name)) for name in self._updates._changing),
+                self._channel, self._update_id, at)
+
+
+class _SessionStatements:
+    """`unit.sql` in a ChatUnit's transaction: straight on the session's asyncpg connection."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _raw(self) -> AsyncpgStatements:
+        connection = await self._session.connection()
+        return AsyncpgStatements((await connection.get_raw_connection()).driver_connection)
+
+    async def one(self, sql: str, params: Row) -> Row | None:
+        return await (await self._raw()).one(sql, params)
+
+    async def run(self, sql: str, params: Row) -> None:
+        await (await self._raw()).run(sql, params)
+
+    async def many(self, sql: str, rows: Sequence[Row]) -> None:
+        await (await self._raw()).many(sql, rows)
+
+
+@functools.lru_cache(maxsize=4)
+def _opening_sql(people: TableCodec[Person], chats: TableCodec[Conversation]) -> str:
+    """For each (channel, update id, user id, chat id): seen before, the chat's version, the
+    person's columns, the chat's (NULLs where there is no row yet), in the order asked."""
+    person_columns = ", ".join(f"p.{c.name}" for c in people.columns)
+    chat_columns = ", ".join(f"c.{c.name}" for c in chats.columns)
+    return (
+        "SELECT i.update_id IS NOT NULL AND EXISTS (SELECT 1 FROM processed_update u "
+        "  WHERE u.channel = i.channel AND u.update_id = i.update_id), "
+        f"c.xmin::text, {person_columns}, {chat_columns} "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS i(channel, update_id, external_id, chat_id, n) "
+        "LEFT JOIN person p ON p.channel = i.channel AND p.external_id = i.external_id "
+        "LEFT JOIN conversation c ON c.channel = i.channel AND c.chat_id = i.chat_id "
+        "ORDER BY i.n"
+    )
+
+
+def _saving_sql(changing: list[str], types: dict[str, str]) -> str:
+    """Write each chat that is still the version read, and record its update id; the ids written."""
+    names = ["id", "version", *changing, "channel", "update_id", "at"]
+    array_types = {"id": "int", "version": "text", "channel": "text", "update_id": "text",
+                   "at": types["updated_at"], **{name: types[name] for name in changing}}
+    arrays = ", ".join(f"${i}::{array_types[name]}[]" for i, name in enumerate(names, start=1))
+    assignments = ", ".join(f"{name} = i.{name}" for name in changing)
+    return (
+        f"WITH i AS (SELECT * FROM unnest({arrays}) AS t({', '.join(names)})), "
+        f"done AS (UPDATE conversation c SET {assignments} FROM i "
+        "  WHERE c.id = i.id AND c.xmin = i.version::xid RETURNING c.id), "
+        "fresh AS (INSERT INTO processed_update (channel, update_id, at) "
+        "  SELECT i.channel, i.update_id, i.at FROM i JOIN done ON done.id = i.id WHERE i.update_id IS NOT NULL "
+        "  ON CONFLICT DO NOTHING) "
+        "SELECT id FROM done"
+    )
