@@ -26,6 +26,7 @@ from bot.settings import Settings
 from storage import crypto, migrate, outbox, people
 from storage.db import Database
 from storage.models import Person, utcnow
+from storage.unit import ChatMoved
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,10 @@ class App:
                     raise
                 if time.monotonic() - started > self.db_retry_seconds:
                     raise
-                log.warning("database unavailable (%s); retrying update %s", type(exc).__name__, event.update)
+                if isinstance(exc, ChatMoved):  # another worker answered this chat meanwhile: not an outage
+                    log.info("chat changed meanwhile; update %s runs again", event.update)
+                else:
+                    log.warning("database unavailable (%s); retrying update %s", type(exc).__name__, event.update)
                 await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
 

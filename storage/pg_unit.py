@@ -29,17 +29,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation, Person, ProcessedUpdate
 from storage.pg_batches import Batcher, KeptConnections, columns
-from storage.unit import AsyncpgStatements, Row, TableCodec, Unit, as_sqlalchemy_error_pg
+from storage.unit import AsyncpgStatements, ChatMoved, Row, TableCodec, Unit, as_sqlalchemy_error_pg
 
 BATCH_CONNECTIONS = 5  # two statements of each kind in flight, and first contacts
 _FIXED = ("id", "channel", "chat_id")  # a chat's columns that never change
-
-
-class ChatMoved(sa_exc.OperationalError):
-    """The chat's row changed between reading and saving: App runs the update again."""
-
-    def __init__(self) -> None:
-        super().__init__("save", (), Exception("the chat changed meanwhile; the update is run again"))
 
 
 OpenRequest = tuple[str, str | None, str, str]  # channel, update id, user id, chat id

@@ -134,6 +134,14 @@ def as_sqlalchemy_error_pg(sql: str, params: Row) -> Iterator[None]:
         raise sa_exc.OperationalError(sql, params, error) from error  # the connection is gone or unusable
 
 
+class ChatMoved(sa_exc.OperationalError):
+    """The chat's row changed between reading and saving (storage/pg_unit.py): App runs the
+    update again, on the new state. An OperationalError, so every retry path knows it."""
+
+    def __init__(self) -> None:
+        super().__init__("save", (), Exception("the chat changed meanwhile; the update is run again"))
+
+
 class TableCodec(Generic[Model]):
     """Rows of one model's table to ORM instances and back, with the columns' own conversions."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -157,7 +158,7 @@ async def second_worker(settings: Settings, clock: Clock) -> AsyncIterator[App]:
 @pytest.mark.parametrize("back_after", [None, timedelta(hours=2)], ids=["moving-on", "back-after-a-while"])
 async def test_two_workers_answering_one_chat_at_once_lose_neither_answer(
         app: App, second_worker: App, collaborator: Chat, clock: Clock, monkeypatch: pytest.MonkeyPatch,
-        back_after: timedelta | None) -> None:
+        caplog: pytest.LogCaptureFixture, back_after: timedelta | None) -> None:
     """Most answers only move the chat (gathered statements); back after a while, the person's
     row changes too (last seen), and the update runs in a transaction of its own."""
     await collaborator.send("/baocao")
@@ -167,9 +168,13 @@ async def test_two_workers_answering_one_chat_at_once_lose_neither_answer(
         clock.now += back_after
     read_together(monkeypatch)
     here, there = Chat(app, collaborator.user), Chat(second_worker, collaborator.user)
+    caplog.set_level(logging.INFO, logger="bot.app")
     await asyncio.gather(here.send(FULL_REPORT[5]), there.send(FULL_REPORT[6]))
     # Both read question 6; the one saved second found the chat moved and was run again on question 7.
     assert {here.text[:6], there.text[:6]} == {"(7/17)", "(8/17)"}
+    said = [r.getMessage() for r in caplog.records]
+    assert any("chat changed meanwhile" in m for m in said)
+    assert not any("database unavailable" in m for m in said)  # not reported as an outage
     await collaborator.answers(*FULL_REPORT[7:], "gửi")
     assert "Mã hồ sơ" in collaborator.text
     async with app.db.transaction() as session:
