@@ -37,23 +37,24 @@ class KeptConnections:
     """A few connections kept out of SQLAlchemy's pool for good: no checkout and no pre-ping.
     One the server closed (a restart closes all) is skipped; one that failed is dropped."""
 
-    def __init__(self, engine: AsyncEngine, size: int, on_connect: str = "") -> None:
-        self._engine, self._on_connect = engine, on_connect
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self._engine = engine
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[AsyncConnection, Any]] = []  # (SQLAlchemy's connection, asyncpg's)
         self.closed = False
 
     @asynccontextmanager
-    async def connection(self, keep: Callable[[Any], bool] = lambda _raw: True) -> AsyncIterator[tuple[AsyncConnection, Any]]:
-        """A connection for one use; it goes back if the block ends well and `keep(raw)` says so."""
+    async def connection(self, keep: Callable[[], bool] | None = None) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """A connection for one use. It goes back if `keep()` says so, or without `keep`, if the
+        block ended well: a failed or cancelled use may leave a statement running."""
         async with self._slots:
             conn, raw = await self._take()
-            fine = False
+            ended_well = False
             try:
                 yield conn, raw
-                fine = keep(raw)
-            finally:  # a failed or cancelled use may leave a statement running: dropped
-                if fine and not self.closed:
+                ended_well = True
+            finally:
+                if (keep() if keep is not None else ended_well) and not self.closed:
                     self._idle.append((conn, raw))
                 else:
                     await self.drop(conn)
@@ -73,7 +74,7 @@ class KeptConnections:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             raw = (await conn.get_raw_connection()).driver_connection
             with as_sqlalchemy_error_pg("SET", ()):
-                await raw.execute(f"SET application_name = '{APPLICATION_NAME}'; {self._on_connect}")
+                await raw.execute(f"SET application_name = '{APPLICATION_NAME}'")
             return conn, raw
         except BaseException:
             await self.drop(conn)
