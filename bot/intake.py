@@ -40,6 +40,7 @@ class Intake:
         self._tasks: set[asyncio.Task[None]] = set()
         self._offset: int | None = None  # the next getUpdates confirms every update below it
         self._taken_below: int | None = None  # every update below it is in the inbox or handled
+        self._released_below: int | None = None  # every update below it is gone from the inbox
         self._polling: asyncio.Task[None] | None = None
 
     # ---- polling ------------------------------------------------------------------------
@@ -85,13 +86,21 @@ class Intake:
         delay = 0.5
         while True:
             try:
+                handled_below = self._handled_below()
                 async with self.app.db.unit() as unit:
-                    await inbox.keep(unit, self.channel, rows, handled_below=self._handled_below(), now=self.app.clock())
+                    await inbox.keep(unit, self.channel, rows, handled_below=handled_below, now=self.app.clock(),
+                                     released_below=self._released_below)
+                self._released(handled_below)
                 return
             except Exception as exc:  # the database is away: nothing is confirmed until it is back
                 log.warning("inbox not written (%s); again in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    def _released(self, below: int | None) -> None:
+        """Committed: the next release starts there (storage/inbox.py says why)."""
+        if below is not None and (self._released_below is None or below > self._released_below):
+            self._released_below = below
 
     def _handled_below(self) -> int | None:
         """Every update below this id is handled: the oldest in hand, or the newest taken."""
@@ -138,4 +147,5 @@ class Intake:
         if handled_below is not None:
             with contextlib.suppress(Exception):  # what stays is replayed, and dropped as seen
                 async with self.app.db.unit() as unit:
-                    await inbox.release_below(unit, self.channel, handled_below)
+                    await inbox.release_below(unit, self.channel, handled_below, self._released_below)
+                self._released(handled_below)

@@ -22,15 +22,21 @@ from storage.unit import Unit
 # A batch can come twice: kept, then the process died before the next getUpdates said so.
 _INSERT = "INSERT INTO inbox_update (channel, update_id, body, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
 _RELEASE = "DELETE FROM inbox_update WHERE channel = ? AND update_id < ?"
+# From where the last release stopped: on PostgreSQL a deleted row stays in the index until
+# VACUUM, and a DELETE of everything below walked all of them, every poll (measured: 3.5 ms of
+# the server's CPU a poll after a few thousand updates; 0.04 ms with the lower bound).
+_RELEASE_FROM = "DELETE FROM inbox_update WHERE channel = ? AND update_id >= ? AND update_id < ?"
 
 
 async def keep(unit: Unit, channel: str, updates: Sequence[tuple[int, dict[str, Any]]],
-               handled_below: int | None = None, now: datetime | None = None) -> None:
-    """Write a batch (update id, body), and forget those below `handled_below` (all handled).
-    Plain SQL in the updates' own transaction (storage/unit.py): it runs for every batch polled,
-    and through a session of its own it cost a twelfth of the bot's CPU."""
+               handled_below: int | None = None, now: datetime | None = None,
+               released_below: int | None = None) -> None:
+    """Write a batch (update id, body), and forget those below `handled_below` (all handled;
+    those below `released_below`, if given, are gone already). Plain SQL in the updates' own
+    transaction (storage/unit.py): it runs for every batch polled, and through a session of
+    its own it cost a twelfth of the bot's CPU."""
     if handled_below is not None:
-        await release_below(unit, channel, handled_below)
+        await release_below(unit, channel, handled_below, released_below)
     if updates:
         codec = unit.codec(InboxUpdate)
         received = codec.bind("received_at", now or utcnow())
@@ -43,6 +49,10 @@ async def kept(session: AsyncSession, channel: str) -> list[dict[str, Any]]:
     return [row.body for row in rows]
 
 
-async def release_below(unit: Unit, channel: str, update_id: int) -> None:
-    """Forget the updates below `update_id`: every one of them is handled."""
-    await unit.sql.run(_RELEASE, (channel, update_id))
+async def release_below(unit: Unit, channel: str, update_id: int, released_below: int | None = None) -> None:
+    """Forget the updates below `update_id`: every one of them is handled (and those below
+    `released_below` were forgotten by an earlier release of this process)."""
+    if released_below is None:
+        await unit.sql.run(_RELEASE, (channel, update_id))
+    elif released_below < update_id:
+        await unit.sql.run(_RELEASE_FROM, (channel, released_below, update_id))

@@ -104,3 +104,21 @@ async def test_getupdates_failures_are_retried_and_handled_updates_leave_the_inb
     await until(lambda: handled == [1, 2, 3, 4], timeout=10)  # after two failed getUpdates (0.25 s, 0.5 s)
     await intake.stop(grace=1)
     assert await kept_ids(app) == []
+
+
+async def test_handled_updates_leave_the_inbox_as_polling_goes_on(app: App) -> None:
+    """Each poll forgets what was handled since the last one (from where that one stopped, so
+    PostgreSQL does not walk every row deleted before), and a clean stop leaves nothing."""
+    telegram = Telegram([update(i, "câu trả lời") for i in range(1, 42)])
+    handled: list[int] = []
+
+    async def record(u: dict[str, Any]) -> None:
+        handled.append(u["update_id"])
+
+    intake = Intake(app, "telegram", record)
+    await intake.start_polling(telegram.fetch)
+    await until(lambda: len(handled) == 41 and not intake._in_flight, timeout=10)
+    await asyncio.sleep(0.05)
+    assert all(kept >= 38 for kept in await kept_ids(app))  # 20 polls, each forgot the batch before
+    await intake.stop(grace=1)
+    assert await kept_ids(app) == []
