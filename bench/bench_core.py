@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.bench_telegram import fresh_database  # noqa: E402
 from bot.app import App  # noqa: E402
@@ -37,39 +38,44 @@ from tests.test_report_scenarios import FULL_REPORT  # noqa: E402
 
 async def run(users: int, steps: int, database: str, concurrency: int, profile: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = await fresh_database(database, Path(tmp) / "core.db")
-        settings = Settings(_env_file=None, database_url=url, data_key=Fernet.generate_key().decode(), staff_ids="1")
-        app = await App.open(settings)
-        async with app.db.transaction() as session:
-            commune = places.search_wards(15, "Bản Hồ")[0].code
-            codes = [(await people.create_invite(session, 15, commune)).code for _ in range(users)]
-        scripts = {str(10_000 + u): [f"/start {codes[u]}", "/baocao", *FULL_REPORT][:steps] for u in range(users)}
-        latencies: list[float] = []
-        update_ids = iter(range(1, 10**9))
-        gate = asyncio.Semaphore(concurrency)
+        async with fresh_database(database, Path(tmp) / "core.db") as url:
+            await run_on(url, users, steps, concurrency, profile)
 
-        async def person(uid: str, script: list[str]) -> None:
-            for text in script:
-                async with gate:
-                    began = time.perf_counter()
-                    await app.handle(Event.from_text("telegram", uid, uid, text, locale="vi", update=str(next(update_ids))))
-                    latencies.append(time.perf_counter() - began)
 
-        profiler = cProfile.Profile() if profile else None
-        if profiler:
-            profiler.enable()
-        started = time.perf_counter()
-        await asyncio.gather(*(person(uid, script) for uid, script in scripts.items()))
-        elapsed = time.perf_counter() - started
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        await app.close()
+async def run_on(url: str, users: int, steps: int, concurrency: int, profile: str | None) -> None:
+    """The replay through App.handle on one database."""
+    settings = Settings(_env_file=None, database_url=url, data_key=Fernet.generate_key().decode(), staff_ids="1")
+    app = await App.open(settings)
+    async with app.db.transaction() as session:
+        commune = places.search_wards(15, "Bản Hồ")[0].code
+        codes = [(await people.create_invite(session, 15, commune)).code for _ in range(users)]
+    scripts = {str(10_000 + u): [f"/start {codes[u]}", "/baocao", *FULL_REPORT][:steps] for u in range(users)}
+    latencies: list[float] = []
+    update_ids = iter(range(1, 10**9))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def person(uid: str, script: list[str]) -> None:
+        for text in script:
+            async with gate:
+                began = time.perf_counter()
+                await app.handle(Event.from_text("telegram", uid, uid, text, locale="vi", update=str(next(update_ids))))
+                latencies.append(time.perf_counter() - began)
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    started = time.perf_counter()
+    await asyncio.gather(*(person(uid, script) for uid, script in scripts.items()))
+    elapsed = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    await app.close()
     latencies.sort()
     count = len(latencies)
-    print(f"{database}: {count} updates in {elapsed:.2f} s = {count / elapsed:.0f} updates/s, "
-          f"{elapsed / count * 1000:.3f} ms/update; p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {latencies[int(count * 0.99) - 1] * 1000:.1f} ms")
+    print(f"{make_url(url).get_backend_name()}: {count} updates in {elapsed:.2f} s = {count / elapsed:.0f} updates/s, "
+      f"{elapsed / count * 1000:.3f} ms/update; p50 {statistics.median(latencies) * 1000:.1f} ms, "
+      f"p99 {latencies[int(count * 0.99) - 1] * 1000:.1f} ms")
 
 
 def main() -> None:

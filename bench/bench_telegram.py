@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,15 +55,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def fresh_database(kind: str, sqlite_path: Path) -> str:
+@asynccontextmanager
+async def fresh_database(kind: str, sqlite_path: Path) -> AsyncIterator[str]:
+    """A new database for one run: a SQLite file, or a PostgreSQL database dropped afterwards."""
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{sqlite_path}"
+        yield f"sqlite+aiosqlite:///{sqlite_path}"
+        return
     from tests.support import postgres
 
     base = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     name = f"bench_{int(time.time() * 1000) % 10**9}"
     await postgres.create_database(base, name)
-    return postgres.with_database(base, name)
+    try:
+        yield postgres.with_database(base, name)
+    finally:
+        await postgres.drop_database(base, name)
 
 
 async def wait_webhook(api: FakeTelegramAPI, started: float, timeout: float = 60) -> float:
@@ -145,7 +154,7 @@ async def replay(api: FakeTelegramAPI, scripts: dict[int, list[str]]) -> tuple[f
 
 async def run_one(kind: str, users: int, steps: int, workdir: Path, database: str = "sqlite", workers: int = 1,
                   webhook: bool = False) -> dict[str, float]:
-    async with FakeTelegramAPI(token=TOKEN) as api:
+    async with FakeTelegramAPI(token=TOKEN) as api, contextlib.AsyncExitStack() as cleanup:
         env = {**os.environ, "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": api.base_url, "LOG_LEVEL": "WARNING"}
         if kind.startswith("echo"):
             workers, webhook = 1, False  # the echo baseline is one polling process
@@ -153,7 +162,7 @@ async def run_one(kind: str, users: int, steps: int, workdir: Path, database: st
             scripts = {10_000 + u: [f"tin nhắn {i}" for i in range(steps)] for u in range(users)}
         else:
             framework = kind
-            url = await fresh_database(database, workdir / f"{kind}.db")
+            url = await cleanup.enter_async_context(fresh_database(database, workdir / f"{kind}.db"))
             env.update({"BOT_FRAMEWORK": framework, "DATABASE_URL": url, "DATA_KEY": Fernet.generate_key().decode(), "STAFF_IDS": "1"})
             webhook = webhook or workers > 1
             if webhook:
