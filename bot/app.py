@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import i18n, router
 from bot.context import Context, FileNeeded
@@ -31,7 +32,8 @@ from storage.unit import ChatMoved
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DBAPIError, OSError, TimeoutError)
+# PoolTimeout: every connection busy for 30 s (a burst of updates that write through the ORM).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DBAPIError, OSError, TimeoutError, PoolTimeout)
 
 
 def _unavailable(exc: DBAPIError) -> bool:
@@ -153,7 +155,7 @@ class App:
     async def _handle(self, event: Event, files: dict[str, bytes | Exception]) -> list[Reply]:
         queued = False
         async with self.db.chat_unit() as unit:
-            opened = await unit.open(event.channel, event.update, event.user, event.chat, lock=not self.db.sqlite)
+            opened = await unit.open(event.channel, event.update, event.user, event.chat)
             if opened is None:
                 log.info("duplicate update ignored: channel=%s update=%s", event.channel, event.update)
                 return []

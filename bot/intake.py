@@ -90,17 +90,20 @@ class Intake:
                 async with self.app.db.unit() as unit:
                     await inbox.keep(unit, self.channel, rows, handled_below=handled_below, now=self.app.clock(),
                                      released_below=self._released_below)
-                self._released(handled_below)
+                self._released(handled_below, [update_id for update_id, _ in rows])
                 return
             except Exception as exc:  # the database is away: nothing is confirmed until it is back
                 log.warning("inbox not written (%s); again in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _released(self, below: int | None) -> None:
-        """Committed: the next release starts there (storage/inbox.py says why)."""
-        if below is not None and (self._released_below is None or below > self._released_below):
-            self._released_below = below
+    def _released(self, below: int | None, kept: list[int] | None = None) -> None:
+        """Committed: nothing below the mark is left in the inbox, and the next release starts
+        there (storage/inbox.py says why). Updates kept again below it (Telegram sends what it
+        was not told of again after a restart) move the mark down to them."""
+        marks = [mark for mark in (self._released_below, below) if mark is not None]
+        if marks:
+            self._released_below = min(max(marks), *(kept or [max(marks)]))
 
     def _handled_below(self) -> int | None:
         """Every update below this id is handled: the oldest in hand, or the newest taken."""

@@ -10,7 +10,9 @@ answers are sent, so nothing is acknowledged that a crash could undo; an update 
 back its own savepoint only, and if a commit fails, every update in it is tried again (App). A
 commit was the largest single cost of an update (about 50 µs of a 0.6 ms update under load).
 
-On PostgreSQL each update is a transaction of its own on a kept connection (storage/pg_updates.py).
+On PostgreSQL a person's update reads and saves its chat in statements shared with other
+updates, compare-and-set on the chat's row version (storage/pg_unit.py, storage/pg_batches.py);
+the inbox's writes are transactions on kept connections (storage/pg_transactions.py).
 """
 
 from __future__ import annotations
@@ -36,15 +38,15 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jsontext, wal
-from storage.pg_unit import BATCH_CONNECTIONS, PgUpdates
-from storage.pg_updates import UpdateConnections
+from storage.pg_transactions import KeptTransactions
+from storage.pg_unit import BATCH_CONNECTIONS, ChatStatements
 from storage.unit import SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
 
 GROUP_COMMIT_MAX = 32  # updates per commit at most
 GROUP_COMMIT_WINDOW = 0.004  # seconds a busy group stays open; measured: 3-12 ms all gave the same
-UPDATE_CONNECTIONS = 2  # PostgreSQL: kept for the inbox's transactions (storage/pg_updates.py)
+TRANSACTION_CONNECTIONS = 2  # PostgreSQL: kept for the inbox's transactions (storage/pg_transactions.py)
 
 
 class _Group:
@@ -124,8 +126,8 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kw)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kw.setdefault("pool_pre_ping", True)  # updates' own connections do without (storage/pg_updates.py)
-    kw.setdefault("pool_size", UPDATE_CONNECTIONS + BATCH_CONNECTIONS + 10)  # kept ones leave the pool for good
+    kw.setdefault("pool_pre_ping", True)  # the kept connections do without (storage/pg_batches.py)
+    kw.setdefault("pool_size", TRANSACTION_CONNECTIONS + BATCH_CONNECTIONS + 10)  # kept ones leave the pool for good
     kw.setdefault("max_overflow", 5)
     return create_async_engine(url, **kw)
 
@@ -145,9 +147,9 @@ class Database:
         # SQLite's busy handler (up to 100 ms a try). Queue them here instead, in order.
         self._sqlite_writer = asyncio.Lock() if is_sqlite(url) else None
         self._codecs = codecs_for(self.engine.dialect)
-        self._pg_updates = None if self.sqlite else UpdateConnections(
-            self.engine, self._sessions, self._codecs, size=UPDATE_CONNECTIONS)
-        self._pg_chats = None if self.sqlite else PgUpdates(self.engine, self._sessions, self._codecs)
+        self._pg_transactions = None if self.sqlite else KeptTransactions(
+            self.engine, self._sessions, self._codecs, size=TRANSACTION_CONNECTIONS)
+        self._pg_chats = None if self.sqlite else ChatStatements(self.engine, self._sessions, self._codecs)
         self._update_conn: AsyncConnection | None = None  # SQLite: one connection for updates
         self._update_raw: sqlite3.Connection | None = None
         self._group: _Group | None = None
@@ -193,8 +195,8 @@ class Database:
     async def unit(self) -> AsyncIterator[Unit]:
         """The transaction of one update (storage/unit.py): plain SQL for what every update
         does, an ORM session on the same transaction when a handler asks for one."""
-        if self._pg_updates is not None:
-            async with self._pg_updates.unit() as unit:
+        if self._pg_transactions is not None:
+            async with self._pg_transactions.unit() as unit:
                 yield unit
             return
         if _holding_writer.get():
@@ -318,6 +320,6 @@ class Database:
         await self._drop_update_connection()
         if self._pg_chats is not None:
             await self._pg_chats.close()
-        if self._pg_updates is not None:
-            await self._pg_updates.close()
+        if self._pg_transactions is not None:
+            await self._pg_transactions.close()
         await self.engine.dispose()

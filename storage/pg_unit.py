@@ -16,6 +16,7 @@ everything together.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -40,17 +41,18 @@ Opened = tuple[bool, str | None, Row, Row]  # seen before, the chat's version, p
 SaveRequest = tuple[Any, ...]  # chat id, version, changing columns…, channel, update id, at
 
 
-class PgUpdates:
+class ChatStatements:
     """The kept connections and gathered statements of one process's updates."""
 
     def __init__(self, engine: AsyncEngine, sessions: Callable[..., AsyncSession],
                  codecs: dict[type, TableCodec[Any]], size: int = BATCH_CONNECTIONS) -> None:
-        self._sessions, self._codecs = sessions, codecs
+        self.sessions, self.codecs = sessions, codecs
         self._people, self._chats = codecs[Person], codecs[Conversation]
-        self._changing = [name for name in self._chats.names if name not in _FIXED]
+        self.changing = [name for name in self._chats.names if name not in _FIXED]  # what a save writes
         types = {c.key: c.type.compile(dialect=engine.dialect) for c in self._chats.columns}
-        self._open_sql = _opening_sql(self._people, self._chats)
-        self._save_sql = _saving_sql(self._changing, types)
+        types["at"] = ProcessedUpdate.__table__.c.at.type.compile(dialect=engine.dialect)  # type: ignore[attr-defined]
+        self._open_sql = _reading_sql(self._people, self._chats)
+        self._save_sql = _saving_sql(self.changing, types)
         self.connections = KeptConnections(engine, size)
         self.opens: Batcher[OpenRequest, Opened] = Batcher(self.connections, self._open_many)
         self.saves: Batcher[SaveRequest, bool] = Batcher(self.connections, self._save_many)
@@ -62,7 +64,8 @@ class PgUpdates:
             yield unit
             await unit.save()
         except BaseException:
-            await unit.discard()
+            with contextlib.suppress(Exception):  # the original error is the one to see
+                await unit.discard()
             raise
 
     async def _open_many(self, raw: Any, requests: Sequence[OpenRequest]) -> list[Opened]:
@@ -72,10 +75,17 @@ class PgUpdates:
         return [(row[0], row[1], row[2:2 + width], row[2 + width:]) for row in rows]
 
     async def _save_many(self, raw: Any, requests: Sequence[SaveRequest]) -> list[bool]:
+        """Written or not, for each request. Two saves of one chat in a statement would write it
+        once and report both (one App runs one update of a chat at a time; this is the guard):
+        the second is refused, and runs again."""
+        first: dict[int, int] = {}
+        for position, request in enumerate(requests):
+            first.setdefault(request[0], position)
+        sent = [requests[position] for position in first.values()]
         with as_sqlalchemy_error_pg(self._save_sql, ()):
-            rows = await raw.fetch(self._save_sql, *columns(requests, len(requests[0])))
+            rows = await raw.fetch(self._save_sql, *columns(sent, len(sent[0])))
         done = {row[0] for row in rows}
-        return [request[0] in done for request in requests]
+        return [request[0] in done and first[request[0]] == position for position, request in enumerate(requests)]
 
     async def create(self, codec: TableCodec[Any], obj: Any) -> None:
         """A first contact's row (a person, a chat); one made meanwhile by another worker does as well."""
@@ -95,19 +105,21 @@ class PgUpdates:
 class ChatUnit(Unit):
     """Unit (storage/unit.py) for a person's update on PostgreSQL: see the module."""
 
-    def __init__(self, updates: PgUpdates) -> None:
-        super().__init__(None, None, updates._sessions, updates._codecs)  # type: ignore[arg-type]
+    def __init__(self, updates: ChatStatements) -> None:
+        # No connection of its own; `sql` works in the session's transaction, begun on first use.
+        super().__init__(None, _SessionStatements(self), updates.sessions, updates.codecs)  # type: ignore[arg-type]
         self._updates = updates
         self._channel, self._update_id = "", None  # type: str, str | None
         self._person: Person | None = None
         self._chat: Conversation | None = None
         self._version: str | None = None
         self._checked = False  # the transaction (if any) holds the chat's row, still as read
+        self._moved = False  # the transaction found the chat changed since it was read
 
-    async def open(self, channel: str, update_id: str | None, external_id: str, chat_id: str,
-                   lock: bool) -> tuple[Person, Conversation] | None:
+    async def open(self, channel: str, update_id: str | None, external_id: str,
+                   chat_id: str) -> tuple[Person, Conversation] | None:
         """The person and the chat, created on first contact; None if the update was handled
-        already. `lock` is not needed: the save checks the chat's version instead."""
+        already. Nothing is locked: the save checks the chat's version instead."""
         self._channel, self._update_id = channel, update_id
         for _ in range(3):
             seen, version, person_row, chat_row = await self._updates.opens.submit((channel, update_id, external_id, chat_id))
@@ -137,15 +149,6 @@ class ChatUnit(Unit):
         event.listen(session.sync_session, "after_begin", self._hold_chat)
         return session
 
-    @property
-    def sql(self) -> AsyncpgStatements:  # type: ignore[override]
-        """Plain statements in the session's transaction (a redeemed invite, say)."""
-        return _SessionStatements(self.session)  # type: ignore[return-value]
-
-    @sql.setter
-    def sql(self, _value: Any) -> None:  # Unit.__init__ sets it; here it is the session's
-        pass
-
     def _hold_chat(self, _session: Any, _transaction: Any, connection: Any) -> None:
         """First thing in the transaction: lock the chat's row, and go again if it moved."""
         if self._chat is None:
@@ -155,6 +158,7 @@ class ChatUnit(Unit):
             {"id": self._chat.id, "version": self._version},
         ).first()
         if found is None:
+            self._moved = True  # remembered: a handler might swallow the error
             raise ChatMoved()
         self._checked = True
 
@@ -163,6 +167,8 @@ class ChatUnit(Unit):
     async def save(self) -> None:
         if self._chat is None:  # a redelivery: nothing was read, nothing to write
             return
+        if self._moved:
+            raise ChatMoved()
         person_codec = self.codec(Person)
         person_before = next(before for obj, before in self._tracked if obj is self._person)
         if self._session is None and not person_codec.changes(self._person, person_before):
@@ -192,18 +198,19 @@ class ChatUnit(Unit):
         assert chat is not None
         values = chat.__dict__
         at = self.codec(ProcessedUpdate).bind_this_second("at")
-        return (chat.id, self._version, *(chats.bind(name, values.get(name)) for name in self._updates._changing),
+        return (chat.id, self._version, *(chats.bind(name, values.get(name)) for name in self._updates.changing),
                 self._channel, self._update_id, at)
 
 
 class _SessionStatements:
-    """`unit.sql` in a ChatUnit's transaction: straight on the session's asyncpg connection."""
+    """`unit.sql` of a ChatUnit (a redeemed invite, say): in the transaction of the unit's
+    session, straight on its asyncpg connection."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, unit: ChatUnit) -> None:
+        self._unit = unit
 
     async def _raw(self) -> AsyncpgStatements:
-        connection = await self._session.connection()
+        connection = await self._unit.session.connection()
         return AsyncpgStatements((await connection.get_raw_connection()).driver_connection)
 
     async def one(self, sql: str, params: Row) -> Row | None:
@@ -217,7 +224,7 @@ class _SessionStatements:
 
 
 @functools.lru_cache(maxsize=4)
-def _opening_sql(people: TableCodec[Person], chats: TableCodec[Conversation]) -> str:
+def _reading_sql(people: TableCodec[Person], chats: TableCodec[Conversation]) -> str:
     """For each (channel, update id, user id, chat id): seen before, the chat's version, the
     person's columns, the chat's (NULLs where there is no row yet), in the order asked."""
     person_columns = ", ".join(f"p.{c.name}" for c in people.columns)
@@ -234,7 +241,9 @@ def _opening_sql(people: TableCodec[Person], chats: TableCodec[Conversation]) ->
 
 
 def _saving_sql(changing: list[str], types: dict[str, str]) -> str:
-    """Write each chat that is still the version read, and record its update id; the ids written."""
+    """Write each chat that is still the version read, and record its update id; the ids written.
+    Rows are locked first, skipping any another transaction holds (it is about to change them:
+    those updates run again), so two workers' statements never wait for each other, nor deadlock."""
     names = ["id", "version", *changing, "channel", "update_id", "at"]
     array_types = {"id": "int", "version": "text", "channel": "text", "update_id": "text",
                    "at": types["updated_at"], **{name: types[name] for name in changing}}
@@ -242,8 +251,10 @@ def _saving_sql(changing: list[str], types: dict[str, str]) -> str:
     assignments = ", ".join(f"{name} = i.{name}" for name in changing)
     return (
         f"WITH i AS (SELECT * FROM unnest({arrays}) AS t({', '.join(names)})), "
+        "locked AS (SELECT c.id FROM conversation c JOIN i ON c.id = i.id AND c.xmin = i.version::xid "
+        "  FOR UPDATE OF c SKIP LOCKED), "
         f"done AS (UPDATE conversation c SET {assignments} FROM i "
-        "  WHERE c.id = i.id AND c.xmin = i.version::xid RETURNING c.id), "
+        "  WHERE c.id = i.id AND c.id IN (SELECT id FROM locked) RETURNING c.id), "
         "fresh AS (INSERT INTO processed_update (channel, update_id, at) "
         "  SELECT i.channel, i.update_id, i.at FROM i JOIN done ON done.id = i.id WHERE i.update_id IS NOT NULL "
         "  ON CONFLICT DO NOTHING) "

@@ -6,7 +6,8 @@ five times what the channel library itself costs; as plain SQL they cost tens of
 (the calls go straight to the `sqlite3` connection, or to asyncpg's). Handlers still get ORM objects and
 an ORM session: the session is created only when a handler asks for it, on the same connection
 and transaction, with the person and chat attached to it, so everything still commits or rolls
-back together.
+back together. On PostgreSQL a person's update is a ChatUnit (storage/pg_unit.py), which reads
+and saves in statements shared with other updates.
 
 Column lists, defaults and type conversions (encryption, UTC times, JSON) come from the models,
 so a new column needs no change here.
@@ -80,7 +81,7 @@ def _as_sqlalchemy_error(sql: str, params: Row) -> Iterator[None]:
 
 class AsyncpgStatements:
     """Statements straight on the asyncpg connection under the SQLAlchemy one, in the update's
-    transaction (begun and committed by storage/pg_updates.py). Through SQLAlchemy each statement also went through a greenlet,
+    transaction (begun and committed by storage/pg_transactions.py). Through SQLAlchemy each statement also went through a greenlet,
     a second prepared-statement cache and a result object; with pre-ping's three round trips,
     that was most of an update's cost on PostgreSQL. Errors are raised as SQLAlchemy's."""
 
@@ -215,7 +216,7 @@ class Unit:
         # The session's commit never ends the update's transaction. SQLite: the session works
         # in a SAVEPOINT of its own inside the group's transaction (storage/db.py), which its
         # commit releases. PostgreSQL: SQLAlchemy's side is in autocommit inside the update's
-        # transaction (storage/pg_updates.py), so its commit only flushes.
+        # transaction (storage/pg_transactions.py), so its commit only flushes.
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
 
@@ -225,33 +226,15 @@ class Unit:
 
     # ---- the statements of every update ------------------------------------------------------
 
-    async def open(self, channel: str, update_id: str | None, external_id: str, chat_id: str,
-                   lock: bool) -> tuple[Person, Conversation] | None:
+    async def open(self, channel: str, update_id: str | None, external_id: str,
+                   chat_id: str) -> tuple[Person, Conversation] | None:
         """What every update starts with: its id recorded (None if it was processed already),
-        the person and the chat's state, each created on first contact. On PostgreSQL in one
-        round trip, the chat's row locked (see `conversation`); on SQLite a statement costs
-        microseconds and there is no trip to save."""
-        if not isinstance(self.sql, AsyncpgStatements):
-            if update_id is not None and not await self.first_time(channel, update_id):
-                return None
-            person = await self.person(channel, external_id, chat_id)
-            return person, await self.conversation(channel, chat_id, lock)
-        people, chats = self._codecs[Person], self._codecs[Conversation]
-        params: list[Any] = [] if update_id is None else [channel, update_id, self._codecs[ProcessedUpdate].bind_this_second("at")]
-        row = await self.sql.one(_opening_sql(people, chats, update_id is not None, lock),
-                                 (*params, channel, external_id, channel, chat_id))
-        assert row is not None
-        if not row[0]:
+        the person and the chat's state, each created on first contact. (On PostgreSQL a
+        person's update reads them in statements shared with others: storage/pg_unit.py.)"""
+        if update_id is not None and not await self.first_time(channel, update_id):
             return None
-        width = len(people.names)
-        person_row, chat_row = row[1:1 + width], row[1 + width:]
-        person = await self._found_or_new_person(person_row, channel, external_id, chat_id)
-        if chat_row[0] is None:
-            chat = await self._insert(chats, Conversation(channel=channel, chat_id=chat_id, menu=[]))
-        else:
-            chat = chats.instance(chat_row)
-        self._track(chats, chat)
-        return person, chat
+        person = await self.person(channel, external_id, chat_id)
+        return person, await self.conversation(channel, chat_id)
 
     async def first_time(self, channel: str, update_id: str) -> bool:
         """Record the update id; False if it was already processed (a redelivery)."""
@@ -279,12 +262,10 @@ class Unit:
             person.chat_id = chat_id
         return person
 
-    async def conversation(self, channel: str, chat_id: str, lock: bool) -> Conversation:
-        """The chat's state row, created on first use; locked for the transaction where the
-        database can (PostgreSQL: another worker's update of this chat waits for this one)."""
+    async def conversation(self, channel: str, chat_id: str) -> Conversation:
+        """The chat's state row, created on first use (SQLite has one writer: no lock needed)."""
         codec = self._codecs[Conversation]
-        suffix = " FOR UPDATE" if lock else ""
-        row = await self.sql.one(f"{codec.select} WHERE channel = ? AND chat_id = ?{suffix}", (channel, chat_id))
+        row = await self.sql.one(f"{codec.select} WHERE channel = ? AND chat_id = ?", (channel, chat_id))
         if row is None:
             chat = await self._insert(codec, Conversation(channel=channel, chat_id=chat_id, menu=[]))
         else:
@@ -344,21 +325,6 @@ class Unit:
         if self._session is not None:
             await self._session.rollback()
             await self._session.close()
-
-
-@functools.lru_cache(maxsize=8)
-def _opening_sql(people: TableCodec[Person], chats: TableCodec[Conversation], with_update: bool, lock: bool) -> str:
-    """Unit.open's one statement: whether the update is new, then the person's columns, then
-    the chat's (NULLs where there is no row yet)."""
-    fresh = ("fresh AS (INSERT INTO processed_update (channel, update_id, at) VALUES (?, ?, ?) "
-             "ON CONFLICT DO NOTHING RETURNING 1), ") if with_update else ""
-    return (
-        f"WITH {fresh}"
-        f"p AS ({people.select} WHERE channel = ? AND external_id = ?), "
-        f"c AS ({chats.select} WHERE channel = ? AND chat_id = ?{' FOR UPDATE' if lock else ''}) "
-        f"SELECT {'EXISTS (SELECT 1 FROM fresh)' if with_update else 'true'}, p.*, c.* "
-        "FROM (SELECT 1) AS one LEFT JOIN p ON true LEFT JOIN c ON true"
-    )
 
 
 def codecs_for(dialect: Dialect) -> dict[type, TableCodec[Any]]:

@@ -122,3 +122,38 @@ async def test_handled_updates_leave_the_inbox_as_polling_goes_on(app: App) -> N
     assert all(kept >= 38 for kept in await kept_ids(app))  # 20 polls, each forgot the batch before
     await intake.stop(grace=1)
     assert await kept_ids(app) == []
+
+
+async def test_updates_telegram_sends_again_after_a_restart_do_not_stay_in_the_inbox(app: App) -> None:
+    """Killed after keeping a batch, before the next getUpdates told Telegram: after the restart
+    Telegram sends it again, and it is kept again below what was already released."""
+    pending = [update(1, "một"), update(2, "hai")]
+    calls = 0
+
+    async def telegram(offset: int | None, timeout: int) -> list[dict[str, Any]]:
+        nonlocal calls, pending
+        calls += 1
+        if calls == 2:  # the first run dies while this getUpdates is on its way: 1 and 2 never confirmed
+            await asyncio.sleep(3600)
+        if offset is not None:
+            pending = [u for u in pending if u["update_id"] >= offset]
+        if not pending:
+            await asyncio.sleep(3600)
+        return pending[:2]
+
+    handled: list[int] = []
+
+    async def record(u: dict[str, Any]) -> None:
+        handled.append(u["update_id"])
+
+    first = Intake(app, "telegram", record)
+    await first.start_polling(telegram)
+    await until(lambda: calls == 2 and handled == [1, 2])
+    await crash(first)
+    assert await kept_ids(app) == [1, 2]  # handled, but Telegram was never told
+    second = Intake(app, "telegram", record)
+    await second.start_polling(telegram)  # the inbox's two first, then getUpdates brings them again
+    await until(lambda: calls >= 4)
+    await asyncio.sleep(0.05)
+    await second.stop(grace=1)
+    assert await kept_ids(app) == []

@@ -19,7 +19,7 @@ class NoConnections:
     """Stands in for KeptConnections: the statement below needs no connection."""
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[tuple[None, None]]:
+    async def connection(self, keep: object = None) -> AsyncIterator[tuple[None, None]]:
         await asyncio.sleep(0)  # a round trip: the next requests gather meanwhile
         yield None, None
 
@@ -80,3 +80,25 @@ async def test_an_update_that_gave_up_waiting_does_not_disturb_the_others() -> N
     assert await staying == 4
     with pytest.raises(asyncio.CancelledError):
         await leaving
+
+
+async def test_shutting_down_mid_statement_leaves_nobody_waiting() -> None:
+    """Cancelled at shutdown, even while retrying a batch one request at a time: every update
+    gets an error App retries (next start, for polling), none waits for ever."""
+    never = asyncio.Event()
+
+    async def stuck(_raw: object, requests: Sequence[int]) -> list[int]:
+        if len(requests) > 1:
+            raise sa_exc.DataError("batch", (), ValueError("one of them is bad"))  # split: one by one
+        await never.wait()
+        return list(requests)
+
+    batcher: Batcher[int, int] = Batcher(NoConnections(), stuck)  # type: ignore[arg-type]
+    waiting = [asyncio.ensure_future(batcher.submit(n)) for n in range(4)]
+    later = asyncio.ensure_future(batcher.submit(99))
+    await asyncio.sleep(0.05)
+    await batcher.close()
+    results = await asyncio.wait_for(asyncio.gather(*waiting, later, return_exceptions=True), timeout=1)
+    assert all(isinstance(r, sa_exc.OperationalError) for r in results)
+    with pytest.raises(sa_exc.OperationalError):
+        await batcher.submit(5)  # closed: refused at once

@@ -1,5 +1,5 @@
 """PostgreSQL: updates on kept connections without pre-ping, their statements gathered
-(storage/pg_batches.py, storage/pg_unit.py; the inbox's transactions: storage/pg_updates.py).
+(storage/pg_batches.py, storage/pg_unit.py; the inbox's transactions: storage/pg_transactions.py).
 
 What a person must not notice: a connection the server dropped between two messages, an update
 cancelled half way, a duplicate delivery, the chat changed elsewhere while an answer was being
@@ -214,3 +214,33 @@ async def test_many_people_at_once_share_statements(app: App, monkeypatch: pytes
     await asyncio.gather(*(chat.send(f"Em {i}") for i, chat in enumerate(people)))
     assert all(chat.text.startswith("(2/17)") for chat in people)  # each took its own answer
     assert 1 <= statements["open"] < 30 and 1 <= statements["save"] < 30
+
+
+async def test_a_chat_locked_elsewhere_holds_up_no_one_elses_answer(
+        app: App, collaborator: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another transaction holds one chat's row (a staff action, a notice, another worker): the
+    statement that saves several chats skips it, instead of every chat in it waiting (or two
+    workers' statements deadlocking); that chat's update runs again once the row is free."""
+    other = await Chat.collaborator(app, user="901")
+    await collaborator.send("/baocao")
+    await other.send("/baocao")
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_chat() -> None:
+        async with app.db.engine.begin() as conn:
+            await conn.execute(text("SELECT 1 FROM conversation WHERE chat_id = :chat FOR UPDATE"), {"chat": collaborator.user})
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold_the_chat())
+    await holding.wait()
+    read_together(monkeypatch)  # both answers read together, so they are saved in one statement
+    locked = asyncio.create_task(collaborator.send(FULL_REPORT[0]))
+    free = asyncio.create_task(other.send(FULL_REPORT[0]))
+    await asyncio.wait_for(free, timeout=3)
+    assert other.text.startswith("(2/17)")
+    assert not locked.done()  # runs again until the row is free
+    release.set()
+    await holder
+    await asyncio.wait_for(locked, timeout=10)
+    assert collaborator.text.startswith("(2/17)")

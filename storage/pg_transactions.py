@@ -36,7 +36,7 @@ from storage.unit import AsyncpgStatements, TableCodec, Unit, as_sqlalchemy_erro
 _COMMIT_AND_BEGIN = "SELECT 1; COMMIT; BEGIN"
 
 
-class UpdateConnections:
+class KeptTransactions:
     """At most `size` units hold a connection at once; the others wait their turn, in order."""
 
     def __init__(self, engine: AsyncEngine, sessions: Callable[..., Any], codecs: dict[type, TableCodec[Any]],
