@@ -106,8 +106,7 @@ class ChatUnit(Unit):
     """Unit (storage/unit.py) for a person's update on PostgreSQL: see the module."""
 
     def __init__(self, updates: ChatStatements) -> None:
-        # No connection of its own; `sql` works in the session's transaction, begun on first use.
-        super().__init__(None, _SessionStatements(self), updates.sessions, updates.codecs)  # type: ignore[arg-type]
+        super().__init__(None, None, updates.sessions, updates.codecs)  # type: ignore[arg-type]  # no connection of its own
         self._updates = updates
         self._channel, self._update_id = "", None  # type: str, str | None
         self._person: Person | None = None
@@ -143,6 +142,11 @@ class ChatUnit(Unit):
         return self._person, self._chat
 
     # ---- when a handler needs more: a transaction of its own ------------------------------
+
+    @property
+    def sql(self) -> _SessionStatements:
+        """Plain statements in the session's transaction (begun on first use)."""
+        return _SessionStatements(self)  # made on each use: kept, it would tie the unit in a cycle
 
     def _new_session(self) -> AsyncSession:
         session = self._sessions()  # a connection of its own; its first statement checks the chat

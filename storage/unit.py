@@ -212,13 +212,18 @@ class Unit:
 
     def __init__(self, conn: AsyncConnection, statements: Any, sessions: Any,
                  codecs: dict[type, TableCodec[Any]]) -> None:
-        self.conn, self.sql, self._sessions, self._codecs = conn, statements, sessions, codecs
+        self.conn, self._sql, self._sessions, self._codecs = conn, statements, sessions, codecs
         # The session's commit never ends the update's transaction. SQLite: the session works
         # in a SAVEPOINT of its own inside the group's transaction (storage/db.py), which its
         # commit releases. PostgreSQL: SQLAlchemy's side is in autocommit inside the update's
         # transaction (storage/pg_transactions.py), so its commit only flushes.
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
+
+    @property
+    def sql(self) -> Any:
+        """Plain statements in this unit's transaction (SQLiteStatements or AsyncpgStatements)."""
+        return self._sql
 
     def codec(self, model: type[Model]) -> TableCodec[Model]:
         """Column conversions of a table this module knows (for plain SQL elsewhere in storage/)."""
