@@ -185,6 +185,11 @@ class App:
                 outbox.enqueue(session, channel, chat, reply_to_payload(reply), kind=kind, now=self.clock())
         self.outbox_ready.set()
 
+    async def outbox_waiting(self, channel: str, chat: str) -> bool:
+        """Whether the outbox still holds a message to this chat."""
+        async with self.db.transaction() as session:
+            return await outbox.waiting_for(session, channel, chat)
+
     async def impersonate(self, channel: str, user: str, role: str) -> Person:
         """Local chat only: be a collaborator, donor or staff member to try each side."""
         async with self.db.transaction() as session:

@@ -179,6 +179,28 @@ async def send_now(send: SendOne, chat: str, replies: Iterable[Reply], attempts:
     return []
 
 
+class InOrder:
+    """Answers of a chat arrive in order, even when one had to wait in the outbox: until the
+    outbox has sent what it holds for the chat, later answers join it there instead of
+    overtaking it. Only chats this process delayed are checked, so others cost nothing more."""
+
+    def __init__(self, app: App, channel: str) -> None:
+        self.app, self.channel = app, channel
+        self._behind: set[str] = set()
+
+    async def answer(self, send: SendOne, chat: str, replies: list[Reply]) -> None:
+        if chat in self._behind:
+            if await self.app.outbox_waiting(self.channel, chat):
+                await self.app.enqueue(self.channel, chat, replies)
+                return
+            self._behind.discard(chat)
+        leftover = await send_now(send, chat, replies)
+        if leftover:
+            log.warning("answers delayed to the outbox: %d", len(leftover))
+            self._behind.add(chat)
+            await self.app.enqueue(self.channel, chat, leftover)
+
+
 async def _send_with_retries(send: SendOne, chat: str, reply: Reply, attempts: int) -> bool:
     """True when sent (or when it never can be: a blocked bot); False to hand it to the outbox."""
     for attempt in range(attempts):

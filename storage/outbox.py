@@ -39,8 +39,10 @@ async def claim(session: AsyncSession, channel: str, limit: int = 200, now: date
     if session.get_bind().dialect.name == "postgresql":
         await session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=CLAIM_LOCK))  # type: ignore[call-overload]
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    busy = select(table.c.chat_id).where(table.c.channel == channel, table.c.status == "sending", table.c.next_attempt_at > now)
     takeable = or_(table.c.status == "pending", table.c.status == "sending")
+    # A chat is busy while one of its messages is out (a live lease) or waiting to be tried again:
+    # its later messages wait too, or they would overtake it.
+    busy = select(table.c.chat_id).where(table.c.channel == channel, takeable, table.c.next_attempt_at > now)
     candidates = (
         select(table.c.id)
         .where(table.c.channel == channel, takeable, table.c.next_attempt_at <= now, table.c.chat_id.not_in(busy))
@@ -108,3 +110,11 @@ async def release(session: AsyncSession, ids: list[int], now: datetime | None = 
 async def depth(session: AsyncSession) -> int:
     statement = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).in_(("pending", "sending")))
     return (await session.exec(statement)).one()  # type: ignore[call-overload]
+
+
+async def waiting_for(session: AsyncSession, channel: str, chat_id: str) -> bool:
+    """Whether a message to this chat is still to be sent."""
+    statement = select(OutboxMessage.id).where(
+        OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
+        col(OutboxMessage.status).in_(("pending", "sending"))).limit(1)
+    return (await session.exec(statement)).first() is not None

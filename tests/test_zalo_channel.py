@@ -575,3 +575,32 @@ async def test_linking_over_zalo_end_to_end(settings: Settings) -> None:
         assert "Đã liên kết với tài khoản Telegram" in linked
         await user.say("1", expect="Họ và tên của trẻ")
         assert api.errors == []
+
+
+@SQLITE_ONLY
+async def test_an_answer_delayed_to_the_outbox_is_not_overtaken(settings: Settings) -> None:
+    """Zalo fails to take an answer three times: it waits in the outbox. The person, seeing
+    nothing, types the next answer; its question must come after the delayed one, not before."""
+    async with running_bot(settings, http_status=True) as (api, service):
+        user = ZaloUser(api, 6100)
+        await user.say(f"/start {await invite_code(service.app)}", expect="Chào mừng")
+        await user.say("/baocao", expect="(1/")
+        before = len(user.received())
+        outbox_free = asyncio.Event()  # the outbox is slow today: it sends once both are handled
+        send_from_outbox = service.sender.send
+
+        async def slow(chat: str, reply: Reply) -> None:
+            await outbox_free.wait()
+            await send_from_outbox(chat, reply)
+
+        service.sender.send = slow
+        api.fail_next("sendMessage", 500, count=3)  # the answer's three tries: it goes to the outbox
+        api.push_text(user.id, FULL_REPORT[0])
+        api.push_text(user.id, FULL_REPORT[1])  # typed before question 2 arrived
+        await settle(api, service)
+        outbox_free.set()
+        await user.wait(before, "(3/", timeout=30)
+        await settle(api, service)
+        questions = [int(m.group(1)) for t in user.texts()[before:] for m in [re.match(r"\((\d+)/\d+\)", t)] if m]
+        assert questions == [2, 3], questions
+        assert api.errors == []

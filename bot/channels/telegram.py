@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from bot import commands, i18n
 from bot.core import Event, Reply
-from bot.delivery import ChatTurns, DeliveryError, Permanent, send_now, split_text
+from bot.delivery import ChatTurns, DeliveryError, InOrder, Permanent, split_text
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,7 @@ class TelegramChannel:
     def __init__(self, app: Any, client: TelegramClient) -> None:
         self.app, self.client = app, client
         self.turns = ChatTurns()
+        self.in_order = InOrder(app, CHANNEL)
         self.idle = self.turns.idle
         app.fetch_file = client.download
 
@@ -209,10 +210,7 @@ class TelegramChannel:
                 await self._quietly(action)
             if pressed and pressed[0].kind == "edit_text":
                 replies = replies[1:]
-        leftover = await send_now(self.send, event.chat, replies)
-        if leftover:
-            log.warning("answers delayed to the outbox: %d", len(leftover))
-            await self.app.enqueue(CHANNEL, event.chat, leftover)
+        await self.in_order.answer(self.send, event.chat, list(replies))
 
     async def _quietly(self, action: Action) -> None:
         """Cosmetic calls (stop the spinner, clear old buttons) must never block an answer."""

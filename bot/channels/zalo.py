@@ -35,10 +35,10 @@ from bot.core import Event, Reply, render_numbered
 from bot.delivery import (
     ChatTurns,
     DeliveryError,
+    InOrder,
     Permanent,
     RetryLater,
     Transient,
-    send_now,
     split_text,
 )
 from bot.i18n import N_, _, t
@@ -283,6 +283,7 @@ class ZaloChannel:
     def __init__(self, app: Any, client: ZaloClient, files: FileHost | None = None) -> None:
         self.app, self.client, self.files = app, client, files
         self.turns = ChatTurns()
+        self.in_order = InOrder(app, CHANNEL)
         self.idle = self.turns.idle
         app.fetch_file = client.download
 
@@ -293,10 +294,7 @@ class ZaloChannel:
             return
         async with self.turns.turn(event.chat):
             replies = await self.app.handle(event)
-            leftover = await send_now(self.send, event.chat, replies)
-            if leftover:
-                log.warning("answers delayed to the outbox: %d", len(leftover))
-                await self.app.enqueue(CHANNEL, event.chat, leftover)
+            await self.in_order.answer(self.send, event.chat, replies)
 
     async def send(self, chat: str, reply: Reply) -> None:
         """Send one Reply (all its parts). Raises a bot.delivery error on failure."""
