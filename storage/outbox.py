@@ -27,6 +27,7 @@ def enqueue(session: AsyncSession, channel: str, chat_id: str, payload: dict[str
     return message
 
 
+_UNSENT = ("pending", "sending")  # "sending": claimed, not yet accepted by the platform
 CLAIM_LOCK = 0x0C7A_0B0C  # advisory lock key: claims are serialised across workers (PostgreSQL)
 LEASE = timedelta(seconds=60)
 
@@ -108,7 +109,7 @@ async def release(session: AsyncSession, ids: list[int], now: datetime | None = 
 
 
 async def depth(session: AsyncSession) -> int:
-    statement = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).in_(("pending", "sending")))
+    statement = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).in_(_UNSENT))
     return (await session.exec(statement)).one()  # type: ignore[call-overload]
 
 
@@ -116,5 +117,5 @@ async def waiting_for(session: AsyncSession, channel: str, chat_id: str) -> bool
     """Whether a message to this chat is still to be sent."""
     statement = select(OutboxMessage.id).where(
         OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
-        col(OutboxMessage.status).in_(("pending", "sending"))).limit(1)
+        col(OutboxMessage.status).in_(_UNSENT)).limit(1)
     return (await session.exec(statement)).first() is not None

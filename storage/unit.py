@@ -81,7 +81,8 @@ def _as_sqlalchemy_error(sql: str, params: Row) -> Iterator[None]:
 
 class AsyncpgStatements:
     """Statements straight on the asyncpg connection under the SQLAlchemy one, in the update's
-    transaction (begun and committed by storage/pg_transactions.py). Through SQLAlchemy each statement also went through a greenlet,
+    transaction (begun and committed by storage/pg_transactions.py, or a ChatUnit's session:
+    storage/pg_unit.py). Through SQLAlchemy each statement also went through a greenlet,
     a second prepared-statement cache and a result object; with pre-ping's three round trips,
     that was most of an update's cost on PostgreSQL. Errors are raised as SQLAlchemy's."""
 
@@ -215,8 +216,9 @@ class Unit:
         self.conn, self._sql, self._sessions, self._codecs = conn, statements, sessions, codecs
         # The session's commit never ends the update's transaction. SQLite: the session works
         # in a SAVEPOINT of its own inside the group's transaction (storage/db.py), which its
-        # commit releases. PostgreSQL: SQLAlchemy's side is in autocommit inside the update's
-        # transaction (storage/pg_transactions.py), so its commit only flushes.
+        # commit releases. PostgreSQL: SQLAlchemy's side is in autocommit inside the unit's
+        # transaction (storage/pg_transactions.py), so its commit only flushes; a ChatUnit's
+        # session is an ordinary one, committed by its save with the update id (storage/pg_unit.py).
         self._tracked: list[tuple[Any, dict[str, Any]]] = []
         self._session: AsyncSession | None = None
 
@@ -253,12 +255,9 @@ class Unit:
 
     async def person(self, channel: str, external_id: str, chat_id: str) -> Person:
         """The person behind a channel user id, created on first contact; tracked for saving."""
-        row = await self.sql.one(f"{self._codecs[Person].select} WHERE channel = ? AND external_id = ?", (channel, external_id))
-        return await self._found_or_new_person(row, channel, external_id, chat_id)
-
-    async def _found_or_new_person(self, row: Row | None, channel: str, external_id: str, chat_id: str) -> Person:
         codec = self._codecs[Person]
-        if row is None or row[0] is None:
+        row = await self.sql.one(f"{codec.select} WHERE channel = ? AND external_id = ?", (channel, external_id))
+        if row is None:
             person = await self._insert(codec, Person(channel=channel, external_id=external_id, chat_id=chat_id))
         else:
             person = codec.instance(row)

@@ -210,7 +210,7 @@ class TelegramChannel:
                 await self._quietly(action)
             if pressed and pressed[0].kind == "edit_text":
                 replies = replies[1:]
-        await self.in_order.answer(self.send, event.chat, list(replies))
+        await self.in_order.answer(self.send, event.chat, replies)
 
     async def _quietly(self, action: Action) -> None:
         """Cosmetic calls (stop the spinner, clear old buttons) must never block an answer."""
