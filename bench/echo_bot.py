@@ -13,6 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import event_loop  # the bot's own loop, so that the comparison is like for like
+
 
 async def ptb(httpx: bool) -> None:
     from telegram import Update
@@ -69,4 +71,4 @@ async def aiogram_echo() -> None:
 
 if __name__ == "__main__":
     kind = sys.argv[1]
-    asyncio.run(aiogram_echo() if kind == "aiogram" else ptb(httpx=kind == "ptb-httpx"))
+    event_loop.run(aiogram_echo() if kind == "aiogram" else ptb(httpx=kind == "ptb-httpx"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
+from bot import event_loop
 from bot.ops import cli as ops_cli
 from bot.settings import Settings
 
@@ -40,25 +40,25 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "workers", 1) > 1:
             from bot.workers import supervise
 
-            return asyncio.run(supervise(settings, args.workers))
+            return event_loop.run(supervise(settings, args.workers))
         from bot.runner import run
 
-        return asyncio.run(run(settings))
+        return event_loop.run(run(settings))
     if args.command == "chat":
         from bot.runner import chat
 
-        return asyncio.run(chat(settings, args.role))
+        return event_loop.run(chat(settings, args.role))
     if args.command == "migrate":
         from bot.runner import migrate
 
-        return asyncio.run(migrate(settings))
+        return event_loop.run(migrate(settings))
     if args.command == "staff":
         from bot.runner import add_staff
 
-        return asyncio.run(add_staff(settings, args.user_id, args.channel))
+        return event_loop.run(add_staff(settings, args.user_id, args.channel))
     if args.command == "invite":
         from bot.runner import invite
 
-        return asyncio.run(invite(settings, " ".join(args.commune), args.province))
+        return event_loop.run(invite(settings, " ".join(args.commune), args.province))
     result = ops_cli.run(args, settings)
     return 2 if result is None else result

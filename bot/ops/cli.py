@@ -7,11 +7,10 @@ Each prints what it did in the operator's language (DEFAULT_LOCALE) and returns 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 
-from bot import i18n
+from bot import event_loop, i18n
 from bot.settings import Settings
 
 COMMANDS = ("backup", "restore", "rotate-key", "import", "retention", "health")
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
     """Run an operations subcommand; None when `args.command` is not one of them."""
     if args.command not in COMMANDS:
         return None
-    return asyncio.run(dispatch(args, settings))
+    return event_loop.run(dispatch(args, settings))
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:

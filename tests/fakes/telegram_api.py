@@ -33,6 +33,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 
 API_JSON = Path(os.environ.get("TELEGRAM_BOT_API_JSON", "/work/shared/telegram-bot-api/api.json"))
@@ -254,7 +255,7 @@ class Schema:
         if (t, value) in self._checked:
             return self._checked[t, value]
         try:
-            decoded = json.loads(value)
+            decoded = orjson.loads(value)
         except ValueError:
             raise _Mismatch(name, f"can't parse JSON-serialized {t}") from None
         result = self._native(decoded, t, name, files)
@@ -778,13 +779,13 @@ class FakeTelegramAPI:
             return raw, files
         if request.content_type == "application/json":
             try:
-                body = await request.json()
+                body = orjson.loads(await request.read())
             except ValueError:
                 raise _bad("can't parse JSON object") from None
             if not isinstance(body, dict):
                 raise _bad("can't parse JSON object")
             # As the real server does: top-level non-strings are read back as JSON text.
-            raw.update({k: v if isinstance(v, str) else json.dumps(v)
+            raw.update({k: v if isinstance(v, str) else orjson.dumps(v).decode()
                         for k, v in body.items() if v is not None})
         else:
             for key, value in (await request.post()).items():
@@ -832,15 +833,15 @@ class FakeTelegramAPI:
         finally:
             self._inflight -= int(not polling)
             self._last_activity = time.monotonic()
-        text = json.dumps(body)  # once for the answer, and read back as the recorded call's copy
-        call.result = json.loads(text).get("result")
+        data = orjson.dumps(body)  # once for the answer, and read back as the recorded call's copy
+        call.result = orjson.loads(data).get("result")
         self.calls.append(call)
         if call.ok and call.method in self._message_methods and call.chat_id is not None:
             self._by_chat.setdefault(call.chat_id, []).append(call)
         for listener in self.listeners:
             listener(call)
         self._notify()
-        return web.Response(text=text, status=status, content_type="application/json")
+        return web.Response(body=data, status=status, content_type="application/json")
 
     async def _stats(self, _request: web.Request) -> web.Response:
         """For benches that run the server in another process: what it saw."""
