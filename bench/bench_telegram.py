@@ -61,6 +61,8 @@ def free_port() -> int:
 async def fresh_database(kind: str, sqlite_path: Path) -> AsyncIterator[str]:
     """A new database for one run: a SQLite file, or a PostgreSQL database dropped afterwards."""
     if kind == "sqlite":
+        for leftover in sqlite_path.parent.glob(sqlite_path.name + "*"):
+            leftover.unlink()  # an earlier round's file: its rows are under another key
         yield f"sqlite+aiosqlite:///{sqlite_path}"
         return
     from tests.support import postgres
@@ -181,7 +183,8 @@ async def run_one(kind: str, users: int, steps: int, workdir: Path, database: st
             scripts = {10_000 + u: [f"/start {codes[u]}", "/baocao", *FULL_REPORT][:steps] for u in range(users)}
             command = [sys.executable, "-m", "bot", "run", "--workers", str(workers)]
         launched = time.monotonic()
-        process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        log = cleanup.enter_context((workdir / f"{kind}.log").open("w+"))
+        process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log)
         caps = cleanup.enter_context(cpu_caps(worker_cpu)) if worker_cpu and not kind.startswith("echo") else None
         try:
             startup = await (wait_webhook(api, launched) if webhook else wait_ready(api, launched))
@@ -191,8 +194,13 @@ async def run_one(kind: str, users: int, steps: int, workdir: Path, database: st
                 generator_cpu = -time.process_time()
                 elapsed, latencies = await replay(api, scripts)
                 generator_cpu += time.process_time()
+        except Exception:
+            log.seek(0)
+            print(f"{kind} failed; its log ends:\n{log.read()[-3000:]}", file=sys.stderr)
+            raise
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):  # it may have ended by itself
+                process.terminate()
             await process.wait()
         updates = sum(len(s) for s in scripts.values())
         latencies.sort()
@@ -273,7 +281,8 @@ def main() -> None:
                 summary.append(f"{framework + ' report/echo':<24}ratio {statistics.median(ratios):.2f} "
                                f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}), "
                                f"CPU ratio {statistics.median(cpu_ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in cpu_ratios)})")
-    print("\n".join(summary))
+    if summary:
+        print("\n".join(summary))
 
 
 if __name__ == "__main__":
