@@ -1,7 +1,7 @@
 """The event loop every process of the bot runs on.
 
 uvloop (libuv, by the authors of asyncpg) where it is installed, which is Linux and macOS: measured
-on the replay bench it takes about a seventh of the bot's CPU per update on PostgreSQL, because the
+on the replay bench it saves about a sixth of the bot's CPU per update on PostgreSQL, because the
 bot's time goes on sockets (Bot API, database) more than on its own Python. The standard loop
 elsewhere; both frameworks run on either.
 """
