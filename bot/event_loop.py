@@ -1,9 +1,9 @@
 """The event loop every process of the bot runs on.
 
-uvloop (libuv, by the authors of asyncpg) where it is installed, which is Linux and macOS: measured
-on the replay bench it saves about a sixth of the bot's CPU per update on PostgreSQL, because the
-bot's time goes on sockets (Bot API, database) more than on its own Python. The standard loop
-elsewhere; both frameworks run on either.
+uvloop (libuv, by the authors of asyncpg) where it is installed, which is Linux and macOS: on the
+replay bench it saved about an eighth of the bot's CPU per update on PostgreSQL (median of five
+alternating runs), since the bot's time goes on sockets (Bot API, database) more than on its own
+Python. The standard loop elsewhere; both frameworks run on either.
 """
 
 from __future__ import annotations
