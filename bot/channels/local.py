@@ -8,7 +8,9 @@ Messages the bot sends to other people (staff alerts) are printed too, marked wi
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from bot.app import App
@@ -70,10 +72,31 @@ class LocalChat:
             self.out.write(_("Chung Tay · trò chuyện thử. Đổi vai: /as collaborator | donor | staff. Thoát: Ctrl-D") + "\n\n")
             await self.say("/start")
         while True:
-            if interactive:
-                self.out.write(f"{self.role}> ")
-                self.out.flush()
-            line = stream.readline()
+            line = self._read_line(stream, f"{self.role}> " if interactive else "")
             if not line:
+                if interactive:
+                    self.out.write("\n")
                 break
             await self.say(line)
+
+    def _read_line(self, stream: TextIO, prompt: str) -> str:
+        """The next line, or "" at the end of input or on Ctrl-C. The read blocks the event loop
+        (a terminal chat has nothing else to do meanwhile), so the loop's own Ctrl-C handling would
+        only take effect after the next Enter: here Ctrl-C ends the chat at once, as Ctrl-D does.
+        The prompt is shown once Ctrl-C is ours, so a Ctrl-C typed right after it is not lost."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._prompted(stream, prompt)
+        previous = signal.getsignal(signal.SIGINT)
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            return self._prompted(stream, prompt)
+        except KeyboardInterrupt:
+            return ""
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _prompted(self, stream: TextIO, prompt: str) -> str:
+        if prompt:
+            self.out.write(prompt)
+            self.out.flush()
+        return stream.readline()
