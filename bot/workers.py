@@ -2,8 +2,9 @@
 
 Each worker serves the same port (SO_REUSEPORT: the kernel spreads connections), handles updates
 with the chat row's version check and the update-id record that make order and at-most-once hold
-across processes (storage/pg_unit.py), and drains the outbox through leased claims. Worker 0 registers the webhook. A worker
-that dies is started again; SIGTERM is passed on to all, which stop gracefully.
+across processes (storage/pg_unit.py), and drains the outbox through leased claims. Worker 0
+registers the webhook. A worker that dies is started again; SIGTERM is passed on to all, which
+stop gracefully.
 """
 
 from __future__ import annotations

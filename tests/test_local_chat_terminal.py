@@ -10,8 +10,10 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,7 @@ class Terminal:
         env.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
                     "DATA_KEY": key_file.read_text(), "LOG_LEVEL": "WARNING"})
         self.output = b""
+        self.ended = False
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the bot, with the terminal as its stdin and stdout
             os.chdir(ROOT)
@@ -62,23 +65,46 @@ class Terminal:
                     self.output += os.read(self.fd, 4096)
             done, status = os.waitpid(self.pid, os.WNOHANG)
             if done:
-                os.close(self.fd)
+                self._end()
                 return os.waitstatus_to_exitcode(status)
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-        os.close(self.fd)
+        self.kill()
         return None
 
+    def kill(self) -> None:
+        """At the end of a test whatever happened: no bot left waiting on a terminal."""
+        if not self.ended:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self._end()
 
-def test_ctrl_c_ends_the_terminal_chat_at_once(tmp_path: Path) -> None:
-    terminal = Terminal(tmp_path)
+    def _end(self) -> None:
+        self.ended = True
+        os.close(self.fd)
+
+
+@pytest.fixture
+def terminals(tmp_path: Path) -> Iterator[Callable[[], Terminal]]:
+    """Start the bot on a terminal (again, on the same database); each is killed at the end."""
+    started: list[Terminal] = []
+
+    def start() -> Terminal:
+        started.append(Terminal(tmp_path))
+        return started[-1]
+
+    yield start
+    for terminal in started:
+        terminal.kill()
+
+
+def test_ctrl_c_ends_the_terminal_chat_at_once(terminals: Callable[[], Terminal]) -> None:
+    terminal = terminals()
     terminal.read_until(PROMPT, timeout=60)
     terminal.type(CTRL_C)
     assert terminal.exit_code() == 0, terminal.output.decode(errors="replace")[-3000:]
 
 
-def test_answers_given_before_ctrl_c_are_there_after_a_restart(tmp_path: Path) -> None:
-    terminal = Terminal(tmp_path)
+def test_answers_given_before_ctrl_c_are_there_after_a_restart(terminals: Callable[[], Terminal]) -> None:
+    terminal = terminals()
     terminal.read_until(PROMPT, timeout=60)
     terminal.type(b"/baocao\r")
     assert b"(1/17)" in terminal.read_until(PROMPT)
@@ -87,7 +113,7 @@ def test_answers_given_before_ctrl_c_are_there_after_a_restart(tmp_path: Path) -
     terminal.type(CTRL_C)
     assert terminal.exit_code() == 0
 
-    again = Terminal(tmp_path)
+    again = terminals()
     screen = again.read_until(PROMPT, timeout=60).decode()
     assert "(2/17)" in screen and "Giới tính" in screen  # the open report, at the next question
     again.type(CTRL_C)
