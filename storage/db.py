@@ -39,7 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import jsontext, wal
 from storage.pg_transactions import KeptTransactions
-from storage.pg_unit import BATCH_CONNECTIONS, ChatStatements
+from storage.pg_unit import BATCH_CONNECTIONS, CHAT_TRANSACTIONS, ChatStatements
 from storage.unit import SQLiteStatements, Unit, codecs_for
 
 _holding_writer: ContextVar[bool] = ContextVar("holding_sqlite_writer", default=False)
@@ -127,7 +127,8 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kw.setdefault("pool_pre_ping", True)  # the kept connections do without (storage/pg_batches.py)
-    kw.setdefault("pool_size", TRANSACTION_CONNECTIONS + BATCH_CONNECTIONS + 10)  # kept ones leave the pool for good
+    # Kept ones leave the pool for good; 4 more for ORM transactions, 5 in overflow: 22 a worker.
+    kw.setdefault("pool_size", TRANSACTION_CONNECTIONS + BATCH_CONNECTIONS + CHAT_TRANSACTIONS + 4)
     kw.setdefault("max_overflow", 5)
     return create_async_engine(url, **kw)
 

@@ -1,8 +1,9 @@
 """PostgreSQL: transactions on kept connections, straight on asyncpg (`Database.unit()`: polling's
 inbox, and any other work that needs a plain transaction of its own without a pool checkout).
 
-A person's update no longer runs here: its read and save are gathered with other updates'
-(storage/pg_unit.py). What runs here:
+A person's update reads and saves in statements gathered with other updates' (storage/pg_unit.py);
+one that needs more (plain statements of its own, a changed person) runs its transaction here,
+on connections kept for that. What runs here:
 - a few connections are kept: no pool checkout and no pre-ping (a connection that died fails its
   statement and is dropped, and the caller tries again on a new one);
 - the transaction is ours, on asyncpg: a COMMIT carries the next transaction's BEGIN, one round
@@ -24,7 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.pg_batches import KeptConnections
 from storage.unit import AsyncpgStatements, TableCodec, Unit, as_sqlalchemy_error_pg
@@ -45,27 +46,37 @@ class KeptTransactions:
         self._connections = KeptConnections(engine, size)
 
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Unit]:
-        ended = False  # committed or rolled back: the connection is fit for the next unit
+    async def transaction(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """A transaction on a kept connection (SQLAlchemy's connection, asyncpg's): committed
+        when the block ends, rolled back if it raises."""
+        ended = False  # committed or rolled back: the connection is fit for the next transaction
         async with self._connections.connection(keep=lambda: ended) as (conn, raw):
-            if not raw.is_in_transaction():  # a new connection, or the last unit failed
+            if not raw.is_in_transaction():  # a new connection, or the last transaction failed
                 with as_sqlalchemy_error_pg("BEGIN", ()):
                     await raw.execute("BEGIN")
-            unit = Unit(conn, AsyncpgStatements(raw), self._sessions, self._codecs)
             try:
-                yield unit
-                await unit.save()
+                yield conn, raw
                 if conn.invalidated:  # SQLAlchemy saw it die: a session must not go on elsewhere
                     raise sa_exc.OperationalError("COMMIT", (), Exception("connection lost"))
                 with as_sqlalchemy_error_pg("COMMIT", ()):
                     await raw.execute(_COMMIT_AND_BEGIN)
                 ended = True
             except Exception:
-                with contextlib.suppress(Exception):
-                    await unit.discard()
                 with contextlib.suppress(Exception):  # a lost connection cannot roll back: it is dropped
                     await raw.execute("ROLLBACK")
                     ended = True
+                raise
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        async with self.transaction() as (conn, raw):
+            unit = Unit(conn, AsyncpgStatements(raw), self._sessions, self._codecs)
+            try:
+                yield unit
+                await unit.save()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await unit.discard()
                 raise
 
     async def close(self) -> None:

@@ -172,6 +172,11 @@ class TableCodec(Generic[Model]):
         fresh.__dict__.update({name: obj.__dict__.get(name) for name in self.names}, id=id_)
         return fresh
 
+    def bound(self, obj: Model, names: Sequence[str]) -> list[Any]:
+        """Columns of an instance as the database stores them, in the order given."""
+        values = obj.__dict__
+        return [self.bind(name, values.get(name)) for name in names]
+
     def bind(self, name: str, value: Any) -> Any:
         store = self._store[name]
         return store(value) if store is not None else value

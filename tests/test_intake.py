@@ -55,6 +55,8 @@ async def crash(intake: Intake) -> None:
     """kill -9: nothing finishes, nothing is cleaned up."""
     assert intake._polling is not None
     intake._polling.cancel()
+    if intake._starting is not None:
+        intake._starting.cancel()
     for task in list(intake._tasks):
         task.cancel()
     await asyncio.sleep(0)
@@ -89,6 +91,41 @@ async def test_updates_in_hand_when_the_bot_dies_are_handled_after_the_restart(a
     assert handled == [f"câu {i}" for i in range(1, 6)]  # from the inbox, in order, once each
     await second.stop(grace=1)
     assert await kept_ids(app) == []  # all handled: the inbox is empty after a clean stop
+
+
+async def test_a_busy_bot_takes_the_next_batch_while_the_last_waits_and_loses_neither(app: App) -> None:
+    """Every slot busy: the batch that waits for room is kept, and the next one is fetched and
+    kept meanwhile (a bot that stopped polling until room came idled between batches); one
+    more waits at Telegram. Killed then, the restart handles every one of them (those Telegram
+    sends again are dropped by their update ids, storage/unit.py)."""
+    telegram = Telegram([update(i, f"câu {i}") for i in range(1, 7)])
+    started: list[int] = []
+    stuck = asyncio.Event()
+
+    async def hang(u: dict[str, Any]) -> None:
+        started.append(u["update_id"])
+        await stuck.wait()
+
+    first = Intake(app, "telegram", hang, max_in_flight=1)
+    await first.start_polling(telegram.fetch)
+    await until(lambda: telegram.offsets == [None, 3])
+    await asyncio.sleep(0.1)
+    assert started == [1]  # 2 waits for room, 3 and 4 behind it
+    assert telegram.offsets == [None, 3]  # no further: a batch waiting and a batch in hand at most
+    assert await kept_ids(app) == [1, 2, 3, 4]  # Telegram has forgotten 1 and 2; the inbox has not
+    await crash(first)
+
+    handled: list[int] = []
+
+    async def record(u: dict[str, Any]) -> None:
+        handled.append(u["update_id"])
+
+    second = Intake(app, "telegram", record, max_in_flight=1)
+    await second.start_polling(telegram.fetch)
+    await until(lambda: set(handled) == {1, 2, 3, 4, 5, 6})
+    assert handled[:4] == [1, 2, 3, 4]  # the inbox's first, in order
+    await second.stop(grace=1)
+    assert await kept_ids(app) == []
 
 
 async def test_getupdates_failures_are_retried_and_handled_updates_leave_the_inbox(app: App) -> None:

@@ -244,3 +244,84 @@ async def test_a_chat_locked_elsewhere_holds_up_no_one_elses_answer(
     await holder
     await asyncio.wait_for(locked, timeout=10)
     assert collaborator.text.startswith("(2/17)")
+
+
+# ---- first contacts, and updates that need a transaction of their own ----------------------
+
+
+async def invite_code(app: App) -> str:
+    from conversations.parsing import places
+    from storage import people
+
+    ward = places.search_wards(15, "Bản Hồ")[0]
+    async with app.db.transaction() as session:
+        return (await people.create_invite(session, 15, ward.code, now=app.clock())).code
+
+
+async def test_many_people_writing_for_the_first_time_at_once_share_statements(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commune's collaborators all joining after a training day: their rows are made in
+    gathered statements, each person once, each welcomed to their commune."""
+    updates = app.db._pg_chats
+    assert updates is not None
+    creating = {"statements": 0, "people": 0}
+    real = updates.creates._run_statement
+
+    async def counted(raw: object, requests: list[object]) -> object:
+        creating["statements"] += 1
+        creating["people"] += len(requests)
+        return await real(raw, requests)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(updates.creates, "_run_statement", counted)
+    codes = [await invite_code(app) for _ in range(60)]
+    people = [Chat(app, user=str(800 + i)) for i in range(60)]
+    await asyncio.gather(*(chat.send(f"/start {code}") for chat, code in zip(people, codes, strict=True)))
+    assert all("Chào mừng bạn tham gia mạng lưới cộng tác viên bảo vệ trẻ em của Xã Bản Hồ, Lào Cai" in chat.text
+               for chat in people)
+    assert creating["people"] == 60 and 1 <= creating["statements"] < 30
+    async with app.db.engine.connect() as conn:
+        counts = (await conn.execute(text(
+            "SELECT (SELECT count(*) FROM person WHERE role = 'collaborator'), "
+            "(SELECT count(*) FROM conversation), (SELECT count(*) FROM invite WHERE used_by IS NOT NULL)"))).one()
+    assert tuple(counts) == (60, 60, 60)
+    await people[0].send("/baocao")  # and each goes on from there
+    assert "(1/17)" in people[0].text
+
+
+async def test_two_people_redeeming_one_invite_at_once_one_gets_it(app: App, second_worker: App) -> None:
+    """Each redemption runs in a transaction of its own, on its own worker: exactly one of the
+    two becomes a collaborator; the other is told the code is used, and stays a guest."""
+    code = await invite_code(app)
+    first, second = Chat(app, user="811"), Chat(second_worker, user="812")
+    await asyncio.gather(first.send(f"/start {code}"), second.send(f"/start {code}"))
+    welcomed = ["Chào mừng bạn tham gia" in chat.text for chat in (first, second)]
+    refused = ["Mã mời này không đúng, đã được dùng" in chat.text for chat in (first, second)]
+    assert sorted(welcomed) == [False, True] and welcomed == [not r for r in refused]
+    async with app.db.engine.connect() as conn:
+        roles = dict((await conn.execute(text("SELECT external_id, role FROM person WHERE external_id IN ('811', '812')"))).all())
+    assert sorted(roles.values()) == ["collaborator", "guest"]
+
+
+async def test_plain_statements_then_the_orm_commit_together_or_not_at_all(app: App, collaborator: Chat) -> None:
+    """A handler that runs a plain statement, then asks for the ORM session: both are in the
+    unit's one transaction, kept together, or undone together when the update fails."""
+    from storage.models import Invite
+
+    async def run(fail: bool) -> None:
+        async with app.db.chat_unit() as unit:
+            assert await unit.open("telegram", None, collaborator.user, collaborator.user) is not None
+            await unit.sql.run("UPDATE invite SET province_code = 99 WHERE used_by IS NOT NULL", ())
+            unit.session.add(Invite(code=f"ORM{int(fail)}", province_code=1, commune_code=1,
+                                    expires_at=app.clock() + timedelta(days=1)))
+            if fail:
+                raise RuntimeError("the handler failed after both")
+
+    with pytest.raises(RuntimeError):
+        await run(fail=True)
+    async with app.db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM invite WHERE province_code = 99 OR code LIKE 'ORM%'"))).scalar() == 0
+    await run(fail=False)
+    async with app.db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM invite WHERE province_code = 99 OR code = 'ORM0'"))).scalar() == 2
+    await collaborator.send("/baocao")  # the chat is fine after both
+    assert "(1/17)" in collaborator.text
