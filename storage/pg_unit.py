@@ -9,13 +9,14 @@ without the other. If the chat moved meanwhile (another worker answered it; a no
 its menu), `ChatMoved` is raised and App runs the update again on the new state.
 
 An update that needs more (its handler asks for plain statements or the ORM session, or the
-person's row changed) runs in a transaction of its own: its first statement locks the chat's
-row and checks it is still the version read, and the save records the update id and commits
-everything together. That transaction is on a connection kept for it (storage/pg_transactions.py)
-and its writes are plain statements, all in one statement at the save, unless the handler asked
-for the ORM session first. A first contact redeeming an invite costs 1.0 ms of CPU this way,
-against 2.5 ms through the ORM session (bench/README.md); the rows of people writing for the
-first time are made in gathered statements too.
+person's row changed) runs in a transaction of its own, on a connection kept for it
+(storage/pg_transactions.py). Its save writes the chat only if it is still the version read, the
+person after it, and records the update id, in one statement; if the chat moved, everything the
+handler wrote is rolled back with the transaction and the update runs again. An ORM session
+checks first instead: its first statement locks the chat's row and checks the version, since
+what the ORM writes, and in which order, is the ORM's to decide. A first contact redeeming an
+invite costs 1.0 ms of CPU this way, against 2.5 ms through the ORM session (bench/README.md);
+the rows of people writing for the first time are made in gathered statements too.
 """
 
 from __future__ import annotations
@@ -162,25 +163,19 @@ class ChatUnit(Unit):
         return _OwnStatements(self)  # made on each use: kept, it would tie the unit in a cycle
 
     async def _begin(self) -> AsyncpgStatements:
-        """The unit's own transaction on a kept connection; its first statement locks the chat's
-        row, and the update goes again if the row moved since it was read."""
+        """The unit's own transaction, on a kept connection. Nothing is locked yet: the save
+        checks the chat's version (or the ORM session's first statement does: `_new_session`)."""
         if self._transaction is None:
             transaction = self._updates.transactions.transaction()
             self.conn, raw = await transaction.__aenter__()
             self._transaction, self._sql = transaction, AsyncpgStatements(raw)
-            if self._chat is not None:
-                if await self._sql.one(_LOCK_CHAT, (self._chat.id, self._version)) is None:
-                    self._moved = True  # remembered: a handler might swallow the error
-                    raise ChatMoved()
-                self._checked = True
         return self._sql
 
     def _new_session(self) -> AsyncSession:
-        """The ORM session: on the unit's own transaction if plain statements began it, else a
-        transaction of the session's own, whose first statement locks and checks the chat."""
-        if self._transaction is not None:
-            return self._sessions(bind=self.conn)
-        session = self._sessions()
+        """The ORM session, on the unit's own transaction if plain statements began it, else on
+        a transaction of the session's own. Its first statement locks the chat's row and checks
+        its version: what the ORM writes, and in which order, is the ORM's to decide."""
+        session = self._sessions(bind=self.conn) if self._transaction is not None else self._sessions()
         event.listen(session.sync_session, "after_begin", self._hold_chat)
         return session
 
@@ -217,35 +212,42 @@ class ChatUnit(Unit):
             await self._save_session_transaction()
 
     async def _save_own_transaction(self) -> None:
-        """The chat written (a new version for others to see), the person if changed, and the
-        update id recorded, in one statement; then one commit for all."""
+        """The chat written if it is still the version read (a new version for others to see),
+        the person if changed, and the update id recorded, in one statement; then one commit
+        for all. A chat that moved meanwhile writes nothing, and the update runs again."""
         statements = await self._begin()
-        writes: list[tuple[str, list[Any]]] = []
-        if self._session is not None:
+        if self._session is not None:  # the ORM's writes, after its first statement checked the chat
             attributes.flag_modified(self._chat, "menu")  # written even if unchanged
             await self._session.commit()  # a flush: SQLAlchemy's side is in autocommit (storage/pg_transactions.py)
             await self._session.close()
+            if not self._checked:  # the check's error was swallowed by a handler
+                raise ChatMoved()
+            if self._update_id is not None:
+                at = self.codec(ProcessedUpdate).bind_this_second("at")
+                if await statements.one(_RECORD_UPDATE, (self._channel, self._update_id, at)) is None:
+                    raise ChatMoved()  # handled meanwhile elsewhere: run again, which finds it seen
         else:
-            for obj, before in self._tracked:
-                codec = self.codec(type(obj))
-                changed = codec.changes(obj, before)
-                if obj is self._chat and not changed:
-                    changed = {"menu": obj.menu}  # written even if unchanged
-                if changed:
-                    assignments = ", ".join(f"{name} = ?" for name in changed)
-                    params = [codec.bind(name, value) for name, value in changed.items()]
-                    writes.append((f"UPDATE {codec.table.name} SET {assignments} WHERE id = ?", [*params, obj.id]))
-        if not self._checked:  # the check's error was swallowed by a handler
-            raise ChatMoved()
-        if self._update_id is not None:
-            at = self.codec(ProcessedUpdate).bind_this_second("at")
-            writes.append((_RECORD_UPDATE, [self._channel, self._update_id, at]))
-        if writes:
-            row = await statements.one(*_as_one_statement(writes))
-            if self._update_id is not None and row is None:
-                raise ChatMoved()  # handled meanwhile elsewhere: run again, which finds it seen
+            sql, params = self._saving_statement()
+            if await statements.one(sql, params) is None:
+                raise ChatMoved()  # moved, or handled meanwhile elsewhere: run again
         transaction, self._transaction = self._transaction, None
         await transaction.__aexit__(None, None, None)  # commits
+
+    def _saving_statement(self) -> tuple[str, list[Any]]:
+        chat, person = self._chat, self._person
+        assert chat is not None and person is not None
+        befores = {id(obj): before for obj, before in self._tracked}
+        chats, people = self.codec(Conversation), self.codec(Person)
+        chat_changes = chats.changes(chat, befores[id(chat)]) or {"menu": chat.menu}  # written even if unchanged
+        person_changes = people.changes(person, befores[id(person)])
+        sql = _own_saving_sql(tuple(chat_changes), tuple(person_changes), self._update_id is not None)
+        params = [*(chats.bind(name, value) for name, value in chat_changes.items()), chat.id, self._version,
+                  *(people.bind(name, value) for name, value in person_changes.items())]
+        if person_changes:
+            params.append(person.id)
+        if self._update_id is not None:
+            params += [self._channel, self._update_id, self.codec(ProcessedUpdate).bind_this_second("at")]
+        return sql, params
 
     async def _save_session_transaction(self) -> None:
         session = self.session
@@ -284,16 +286,22 @@ class ChatUnit(Unit):
                 self._channel, self._update_id, at)
 
 
-_LOCK_CHAT = "SELECT 1 FROM conversation WHERE id = ? AND xmin::text = ? FOR UPDATE"
 _RECORD_UPDATE = "INSERT INTO processed_update (channel, update_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1"
 
 
-def _as_one_statement(writes: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
-    """Several writes as one statement (one round trip): all but the last as data-modifying
-    CTEs, which PostgreSQL runs whether or not they are read; the last one's rows returned."""
-    *first, (last, _) = writes
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(first))
-    return (f"WITH {ctes} {last}" if ctes else last), [param for _, params in writes for param in params]
+@functools.lru_cache(maxsize=64)
+def _own_saving_sql(chat_columns: tuple[str, ...], person_columns: tuple[str, ...], record: bool) -> str:
+    """The save of a unit's own transaction, `?` placeholders in this order: the chat's columns,
+    its id and version; the person's columns and id; the update's channel, id and time. A row
+    when written (and the update id new). The chat first and the person only after it, the order
+    an ORM session's update takes them in (it locks the chat first): two never wait for each other."""
+    chat = f"chat AS (UPDATE conversation SET {', '.join(f'{name} = ?' for name in chat_columns)} " \
+           "WHERE id = ? AND xmin::text = ? RETURNING id)"
+    person = (f", person AS (UPDATE person SET {', '.join(f'{name} = ?' for name in person_columns)} "
+              "WHERE id = ? AND EXISTS (SELECT 1 FROM chat))") if person_columns else ""
+    last = ("INSERT INTO processed_update (channel, update_id, at) SELECT ?, ?, ? FROM chat ON CONFLICT DO NOTHING RETURNING 1"
+            if record else "SELECT 1 FROM chat")
+    return f"WITH {chat}{person} {last}"
 
 
 class _OwnStatements:

@@ -153,10 +153,10 @@ class _Pending:
     update: dict[str, Any]
     forced: bool = False
     delivered: bool = False
+    update_id: int = field(init=False)  # read for every queued update on every getUpdates: kept, not looked up
 
-    @property
-    def update_id(self) -> int:
-        return self.update["update_id"]
+    def __post_init__(self) -> None:
+        self.update_id = self.update["update_id"]
 
     @property
     def kind(self) -> str:
