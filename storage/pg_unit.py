@@ -234,6 +234,7 @@ class ChatUnit(Unit):
         await transaction.__aexit__(None, None, None)  # commits
 
     def _saving_statement(self) -> tuple[str, list[Any]]:
+        """`_own_saving_sql` for what changed, with its parameters."""
         chat, person = self._chat, self._person
         assert chat is not None and person is not None
         befores = {id(obj): before for obj, before in self._tracked}
@@ -294,7 +295,7 @@ def _own_saving_sql(chat_columns: tuple[str, ...], person_columns: tuple[str, ..
     """The save of a unit's own transaction, `?` placeholders in this order: the chat's columns,
     its id and version; the person's columns and id; the update's channel, id and time. A row
     when written (and the update id new). The chat first and the person only after it, the order
-    an ORM session's update takes them in (it locks the chat first): two never wait for each other."""
+    an ORM session's update takes them in (it locks the chat first): two may wait, never deadlock."""
     chat = f"chat AS (UPDATE conversation SET {', '.join(f'{name} = ?' for name in chat_columns)} " \
            "WHERE id = ? AND xmin::text = ? RETURNING id)"
     person = (f", person AS (UPDATE person SET {', '.join(f'{name} = ?' for name in person_columns)} "
