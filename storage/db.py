@@ -127,8 +127,8 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kw.setdefault("pool_pre_ping", True)  # the kept connections do without (storage/pg_batches.py)
-    # Kept ones leave the pool for good; 4 more for ORM transactions, 5 in overflow: 22 a worker.
-    kw.setdefault("pool_size", TRANSACTION_CONNECTIONS + BATCH_CONNECTIONS + CHAT_TRANSACTIONS + 4)
+    # Kept ones leave the pool for good; 10 more for ORM transactions, 5 in overflow: 28 a worker.
+    kw.setdefault("pool_size", TRANSACTION_CONNECTIONS + BATCH_CONNECTIONS + CHAT_TRANSACTIONS + 10)
     kw.setdefault("max_overflow", 5)
     return create_async_engine(url, **kw)
 

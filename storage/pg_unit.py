@@ -102,7 +102,8 @@ class ChatStatements:
 
     async def _create_many(self, raw: Any, requests: Sequence[CreateRequest]) -> list[None]:
         """First contacts' rows, made as the models make them (one of each model built per
-        statement, for its defaults); a row made meanwhile by another worker does as well."""
+        statement, for its defaults); a row made meanwhile by another worker does as well. The
+        defaults are shared by the statement's rows: no unique column may have one per row."""
         person = self._people.bound(Person(channel="", external_id="", chat_id=""), _person_defaults(self._people))
         chat = self._chats.bound(Conversation(channel="", chat_id="", menu=[]), self.changing)
         rows = [(*request, *person, *chat) for request in requests]
@@ -159,7 +160,9 @@ class ChatUnit(Unit):
 
     @property
     def sql(self) -> _OwnStatements:
-        """Plain statements in the unit's own transaction (begun on first use)."""
+        """Plain statements in the unit's own transaction (begun on first use). Not for the
+        chat's own row: the save writes it, checking it is still the version read, which a write
+        here would change for good (the update would run again until it gave up)."""
         return _OwnStatements(self)  # made on each use: kept, it would tie the unit in a cycle
 
     async def _begin(self) -> AsyncpgStatements:
@@ -295,7 +298,10 @@ def _own_saving_sql(chat_columns: tuple[str, ...], person_columns: tuple[str, ..
     """The save of a unit's own transaction, `?` placeholders in this order: the chat's columns,
     its id and version; the person's columns and id; the update's channel, id and time. A row
     when written (and the update id new). The chat first and the person only after it, the order
-    an ORM session's update takes them in (it locks the chat first): two may wait, never deadlock."""
+    an ORM session's update takes them in (it locks the chat first). Rows the handler's own
+    statements locked before (a redeemed invite) come first in any case: a handler that locks
+    such a row after its chat, on the ORM path, could deadlock with this one (PostgreSQL would
+    end one, and it would run again)."""
     chat = f"chat AS (UPDATE conversation SET {', '.join(f'{name} = ?' for name in chat_columns)} " \
            "WHERE id = ? AND xmin::text = ? RETURNING id)"
     person = (f", person AS (UPDATE person SET {', '.join(f'{name} = ?' for name in person_columns)} "
@@ -353,7 +359,8 @@ def _person_defaults(people: TableCodec[Person]) -> list[str]:
 @functools.lru_cache(maxsize=4)
 def _creating_sql(people: TableCodec[Person], chats: TableCodec[Conversation], dialect: Any) -> str:
     """Make the rows of each (channel, user id, chat id) that are missing (person, chat), with
-    the models' defaults; rows another worker made meanwhile stay as they are."""
+    the models' defaults; rows another worker made meanwhile stay as they are. In key order, so
+    two workers making the same new rows wait for each other instead of deadlocking."""
     person_defaults = _person_defaults(people)
     chat_defaults = [name for name in chats.names if name not in _FIXED]
     types = {**{f"p_{c.key}": c.type.compile(dialect=dialect) for c in people.columns},
@@ -366,10 +373,10 @@ def _creating_sql(people: TableCodec[Person], chats: TableCodec[Conversation], d
         f"WITH i AS (SELECT * FROM unnest({arrays}) AS t({', '.join(names)})), "
         f"p AS (INSERT INTO person (channel, external_id, chat_id, {', '.join(person_defaults)}) "
         f"  SELECT channel, external_id, chat_id, {', '.join(f'p_{name}' for name in person_defaults)} FROM i "
-        "  WHERE new_person ON CONFLICT DO NOTHING) "
+        "  WHERE new_person ORDER BY channel, external_id ON CONFLICT DO NOTHING) "
         f"INSERT INTO conversation (channel, chat_id, {', '.join(chat_defaults)}) "
         f"  SELECT channel, chat_id, {', '.join(f'c_{name}' for name in chat_defaults)} FROM i "
-        "  WHERE new_chat ON CONFLICT DO NOTHING"
+        "  WHERE new_chat ORDER BY channel, chat_id ON CONFLICT DO NOTHING"
     )
 
 

@@ -325,3 +325,30 @@ async def test_plain_statements_then_the_orm_commit_together_or_not_at_all(app: 
         assert (await conn.execute(text("SELECT count(*) FROM invite WHERE province_code = 99 OR code = 'ORM0'"))).scalar() == 2
     await collaborator.send("/baocao")  # the chat is fine after both
     assert "(1/17)" in collaborator.text
+
+
+async def test_two_workers_making_the_same_new_rows_in_opposite_orders_both_finish(app: App) -> None:
+    """Two workers' first-contact statements hold the same new people in opposite orders: each
+    makes its rows in key order, so one waits for the other instead of both deadlocking (which
+    PostgreSQL would end after a second, failing every update of one statement)."""
+    import asyncpg
+
+    dsn = app.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    first, second = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:  # each new chat's row takes a moment to make, so the two statements overlap
+        await first.execute(
+            "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$; "
+            "CREATE TRIGGER slow_insert BEFORE INSERT ON conversation FOR EACH ROW EXECUTE FUNCTION slow_insert()")
+        updates = app.db._pg_chats
+        assert updates is not None
+        new = [("telegram", "9101", "9101", True, True), ("telegram", "9102", "9102", True, True)]
+        results = await asyncio.gather(updates._create_many(first, new), updates._create_many(second, new[::-1]),
+                                       return_exceptions=True)
+        assert results == [[None, None], [None, None]]
+        rows = await first.fetchval("SELECT (SELECT count(*) FROM person WHERE external_id IN ('9101', '9102')) * 10 "
+                                    "+ (SELECT count(*) FROM conversation WHERE chat_id IN ('9101', '9102'))")
+        assert rows == 22  # two people, two chats, each once
+    finally:
+        await first.execute("DROP TRIGGER IF EXISTS slow_insert ON conversation")
+        await first.close()
+        await second.close()
