@@ -63,7 +63,8 @@ class ChatStatements:
         types["at"] = ProcessedUpdate.__table__.c.at.type.compile(dialect=engine.dialect)  # type: ignore[attr-defined]
         self._open_sql = _reading_sql(self._people, self._chats)
         self._save_sql = _saving_sql(self.changing, types)
-        self._create_sql = _creating_sql(self._people, self._chats, engine.dialect)
+        self._person_defaults = [name for name in self._people.names if name not in _PERSON_GIVEN]
+        self._create_sql = _creating_sql(self._people, self._chats, tuple(self._person_defaults), tuple(self.changing), engine.dialect)
         self.connections = KeptConnections(engine, size)
         self.opens: Batcher[OpenRequest, Opened] = Batcher(self.connections, self._open_many)
         self.saves: Batcher[SaveRequest, bool] = Batcher(self.connections, self._save_many)
@@ -104,7 +105,7 @@ class ChatStatements:
         """First contacts' rows, made as the models make them (one of each model built per
         statement, for its defaults); a row made meanwhile by another worker does as well. The
         defaults are shared by the statement's rows: no unique column may have one per row."""
-        person = self._people.bound(Person(channel="", external_id="", chat_id=""), _person_defaults(self._people))
+        person = self._people.bound(Person(channel="", external_id="", chat_id=""), self._person_defaults)
         chat = self._chats.bound(Conversation(channel="", chat_id="", menu=[]), self.changing)
         rows = [(*request, *person, *chat) for request in requests]
         with as_sqlalchemy_error_pg(self._create_sql, ()):
@@ -202,39 +203,39 @@ class ChatUnit(Unit):
             return
         if self._moved:
             raise ChatMoved()
-        if self._session is None and self._transaction is None:
-            person_before = next(before for obj, before in self._tracked if obj is self._person)
-            if not self.codec(Person).changes(self._person, person_before):
-                if not await self._updates.saves.submit(self._save_request()):
-                    raise ChatMoved()
-                return
-            await self._begin()  # the person changed (last seen, a name): plain statements will do
-        if self._transaction is not None:
-            await self._save_own_transaction()
-        else:
-            await self._save_session_transaction()
-
-    async def _save_own_transaction(self) -> None:
-        """The chat written if it is still the version read (a new version for others to see),
-        the person if changed, and the update id recorded, in one statement; then one commit
-        for all. A chat that moved meanwhile writes nothing, and the update runs again."""
-        statements = await self._begin()
-        if self._session is not None:  # the ORM's writes, after its first statement checked the chat
-            attributes.flag_modified(self._chat, "menu")  # written even if unchanged
-            await self._session.commit()  # a flush: SQLAlchemy's side is in autocommit (storage/pg_transactions.py)
-            await self._session.close()
-            if not self._checked:  # the check's error was swallowed by a handler
-                raise ChatMoved()
-            if self._update_id is not None:
-                at = self.codec(ProcessedUpdate).bind_this_second("at")
-                if await statements.one(_RECORD_UPDATE, (self._channel, self._update_id, at)) is None:
-                    raise ChatMoved()  # handled meanwhile elsewhere: run again, which finds it seen
-        else:
-            sql, params = self._saving_statement()
-            if await statements.one(sql, params) is None:
+        if self._session is not None:
+            await self._save_through_session()
+        elif self._transaction is not None or self._person_changed():
+            statements = await self._begin()  # the person changed (last seen, a name): plain statements will do
+            if await statements.one(*self._saving_statement()) is None:
                 raise ChatMoved()  # moved, or handled meanwhile elsewhere: run again
-        transaction, self._transaction = self._transaction, None
-        await transaction.__aexit__(None, None, None)  # commits
+        else:
+            if not await self._updates.saves.submit(self._save_request()):
+                raise ChatMoved()
+            return
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            await transaction.__aexit__(None, None, None)  # commits
+
+    def _person_changed(self) -> bool:
+        before = next(before for obj, before in self._tracked if obj is self._person)
+        return bool(self.codec(Person).changes(self._person, before))
+
+    async def _save_through_session(self) -> None:
+        """What the ORM changed, the chat written even if unchanged (a new version for others
+        to see), after the session's first statement checked it; then the update id recorded."""
+        session = self._session
+        assert session is not None
+        attributes.flag_modified(self._chat, "menu")
+        await session.flush()
+        if not self._checked:  # the check's error was swallowed by a handler
+            raise ChatMoved()
+        if self._update_id is not None:
+            at = self.codec(ProcessedUpdate).bind_this_second("at")
+            if await self.sql.one(_RECORD_UPDATE, (self._channel, self._update_id, at)) is None:
+                raise ChatMoved()  # handled meanwhile elsewhere: run again, which finds it seen
+        await session.commit()  # in the unit's own transaction, SQLAlchemy's side is in autocommit: nothing more
+        await session.close()
 
     def _saving_statement(self) -> tuple[str, list[Any]]:
         """`_own_saving_sql` for what changed, with its parameters."""
@@ -253,23 +254,6 @@ class ChatUnit(Unit):
             params += [self._channel, self._update_id, self.codec(ProcessedUpdate).bind_this_second("at")]
         return sql, params
 
-    async def _save_session_transaction(self) -> None:
-        session = self.session
-        attributes.flag_modified(self._chat, "menu")  # written even if unchanged: a new version for others to see
-        await session.flush()
-        if not self._checked:  # the check's error was swallowed by a handler
-            raise ChatMoved()
-        if self._update_id is not None:
-            fresh = (await session.exec(
-                text("INSERT INTO processed_update (channel, update_id, at) VALUES (:channel, :update, :at) "
-                     "ON CONFLICT DO NOTHING RETURNING 1").bindparams(
-                    channel=self._channel, update=self._update_id, at=self.codec(ProcessedUpdate).bind_this_second("at")),
-            )).first()
-            if fresh is None:  # handled meanwhile elsewhere: run again, which finds it seen
-                raise ChatMoved()
-        await session.commit()
-        await session.close()
-
     async def discard(self) -> None:
         """After a failure: the session's work and the unit's own transaction are rolled back."""
         try:
@@ -281,12 +265,10 @@ class ChatUnit(Unit):
                 await transaction.__aexit__(type(failed), failed, None)  # rolls back
 
     def _save_request(self) -> SaveRequest:
-        chats = self.codec(Conversation)
         chat = self._chat
         assert chat is not None
-        values = chat.__dict__
         at = self.codec(ProcessedUpdate).bind_this_second("at")
-        return (chat.id, self._version, *(chats.bind(name, values.get(name)) for name in self._updates.changing),
+        return (chat.id, self._version, *self.codec(Conversation).bound(chat, self._updates.changing),
                 self._channel, self._update_id, at)
 
 
@@ -352,17 +334,12 @@ def _reading_sql(people: TableCodec[Person], chats: TableCodec[Conversation]) ->
     )
 
 
-def _person_defaults(people: TableCodec[Person]) -> list[str]:
-    return [name for name in people.names if name not in _PERSON_GIVEN]
-
-
 @functools.lru_cache(maxsize=4)
-def _creating_sql(people: TableCodec[Person], chats: TableCodec[Conversation], dialect: Any) -> str:
+def _creating_sql(people: TableCodec[Person], chats: TableCodec[Conversation], person_defaults: tuple[str, ...],
+                  chat_defaults: tuple[str, ...], dialect: Any) -> str:
     """Make the rows of each (channel, user id, chat id) that are missing (person, chat), with
     the models' defaults; rows another worker made meanwhile stay as they are. In key order, so
     two workers making the same new rows wait for each other instead of deadlocking."""
-    person_defaults = _person_defaults(people)
-    chat_defaults = [name for name in chats.names if name not in _FIXED]
     types = {**{f"p_{c.key}": c.type.compile(dialect=dialect) for c in people.columns},
              **{f"c_{c.key}": c.type.compile(dialect=dialect) for c in chats.columns}}
     names = ["channel", "external_id", "chat_id", "new_person", "new_chat",

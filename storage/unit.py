@@ -284,7 +284,7 @@ class Unit:
 
     async def _insert(self, codec: TableCodec[Model], obj: Model) -> Model:
         names = [n for n in codec.names if n != "id"]
-        values = [codec.bind(n, getattr(obj, n)) for n in names]
+        values = codec.bound(obj, names)
         placeholders = ", ".join("?" for _ in names)
         row = await self.sql.one(
             f"INSERT INTO {codec.table.name} ({', '.join(names)}) VALUES ({placeholders}) RETURNING id", values
